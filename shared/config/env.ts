@@ -1,0 +1,52 @@
+/**
+ * Service configuration from environment variables, validated with zod. Every variable a
+ * service reads is declared here (the Kubernetes manifests are checked against this list).
+ */
+import { z } from 'zod';
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+export const EnvSchema = z.object({
+  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  NATS_USER: z.string().optional(),
+  NATS_PASS: z.string().optional(),
+  NATS_TOKEN: z.string().optional(),
+  NATS_CREDS: z.string().optional(),
+  NATS_TLS_CA: z.string().optional(),
+  MR_PREFIX: z.string().default('mr'),
+  /** Tasks a worker process runs at once. */
+  MR_CONCURRENCY: int(4, 1, 1024),
+  /** Jobs a coordinator process runs at once. */
+  MR_MAX_JOBS: int(8, 1, 1024),
+  /** Deliveries of a task before it is dead-lettered. */
+  MR_MAX_DELIVER: int(4, 1, 100),
+  /** How long a task may go without a heartbeat before it is redelivered. */
+  MR_ACK_WAIT_MS: int(30_000, 1_000, 3_600_000),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  LLM_MODEL: z.string().optional(),
+  LLM_TIMEOUT_MS: int(120_000, 1_000, 3_600_000),
+  LLM_MAX_RETRIES: int(3, 0, 20),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Port of the /metrics, /healthz and /readyz server; 0 turns it off. */
+  METRICS_PORT: int(9464, 0, 65535),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+/** Names of every variable the services accept. */
+export const ENV_KEYS = Object.keys(EnvSchema.shape) as (keyof Env)[];
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const picked: Record<string, string> = {};
+  for (const k of ENV_KEYS) {
+    const v = source[k];
+    if (v !== undefined && v !== '') picked[k] = v;
+  }
+  const parsed = EnvSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration in environment variables:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,54 @@
+/**
+ * What a job script sees. A job script is plain async TypeScript that reads like the
+ * algorithm; `run` and `map` publish tasks and wait for their results, memoized by task id,
+ * so re-running the script after a crash resumes without redoing finished tasks.
+ */
+import type { Logger } from 'pino';
+import type { OpDef } from '../ops/op.ts';
+import type { JobSpec, Usage } from '../protocol/schemas.ts';
+import type { Rng } from '../algo/rng.ts';
+
+export interface MapOptions {
+  /** Stage name used in progress events (defaults to the op name). */
+  stage?: string;
+}
+
+export type Settled<O> = { ok: true; value: O } | { ok: false; error: string; taskId: string };
+
+export interface JobContext<S extends JobSpec = JobSpec> {
+  readonly jobId: string;
+  readonly spec: S;
+  /** The job's seeded generator: every random choice must go through it, in a fixed order. */
+  readonly rng: Rng;
+  readonly log: Logger;
+  /** Aborted when the job is cancelled. */
+  readonly signal: AbortSignal;
+  /** One task; rejects with TaskFailedError when the task failed terminally. */
+  run<I, O>(op: OpDef<I, O>, input: I): Promise<O>;
+  /** Many tasks of one op as a barrier; rejects if any failed (after all have settled). */
+  map<I, O>(op: OpDef<I, O>, inputs: I[], opts?: MapOptions): Promise<O[]>;
+  /** Like map, but failures are returned per item instead of failing the barrier. */
+  mapSettled<I, O>(op: OpDef<I, O>, inputs: I[], opts?: MapOptions): Promise<Settled<O>[]>;
+  /** Publish a progress event on the job's event subject. */
+  emit(event: { type: 'stage.started' | 'stage.finished' | 'info'; stage?: string; message?: string; data?: Record<string, unknown> }): void;
+  /** Read a UTF-8 blob from the Object Store. */
+  blobText(key: string): Promise<string>;
+  /** Write a blob (idempotent for the same key and content). */
+  putBlob(key: string, data: string | Uint8Array): Promise<void>;
+  /** Model usage summed over the job's tasks so far. */
+  usage(): Usage & { tasks: number };
+}
+
+/** A job script: returns the JSON-serialisable result of the job. */
+export type JobScript<S extends JobSpec = JobSpec> = (ctx: JobContext<S>) => Promise<Record<string, unknown>>;
+
+export class TaskFailedError extends Error {
+  constructor(
+    readonly op: string,
+    readonly taskId: string,
+    readonly reason: string,
+  ) {
+    super(`task ${op} (${taskId.slice(0, 8)}) failed: ${reason}`);
+    this.name = 'TaskFailedError';
+  }
+}

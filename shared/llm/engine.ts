@@ -1,0 +1,40 @@
+/**
+ * Engines run an op on an input: `extractive` with the op's offline implementation, `openai`
+ * through any OpenAI-compatible server. Errors say whether a retry can help.
+ */
+import type { OpDef, OpEnv } from '../ops/op.ts';
+import type { EngineName, Usage } from '../protocol/schemas.ts';
+
+export interface EngineResult<O> {
+  output: O;
+  usage: Usage;
+}
+
+export interface TaskMeta {
+  jobId: string;
+  taskId: string;
+}
+
+export interface Engine {
+  readonly name: EngineName;
+  execute<I, O>(op: OpDef<I, O>, input: I, env: OpEnv, meta: TaskMeta): Promise<EngineResult<O>>;
+}
+
+/** A failure that may go away on retry (429, 5xx, timeouts, connection resets). */
+export class TransientError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'TransientError';
+  }
+}
+
+/** A failure a retry cannot fix (invalid input, 4xx such as context overflow, bad config). */
+export class PermanentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentError';
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Wire schemas (zod) for everything that crosses the bus: job specs, task envelopes, task
+ * results, job status and events. `llmxmr schema` prints the job spec as JSON Schema.
+ */
+import { z } from 'zod';
+import { TASK_KINDS } from './names.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+export const JobIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'job ids use 1-64 letters, digits, "-" or "_"');
+
+export const EngineSchema = z.enum(['extractive', 'openai']);
+export type EngineName = z.infer<typeof EngineSchema>;
+
+export const V1_PROFILES = ['qa', 'sum', 'mc', 'code', 'math', 'retrieval'] as const;
+export const V1ProfileSchema = z.enum(V1_PROFILES);
+export type V1Profile = z.infer<typeof V1ProfileSchema>;
+
+export const V1ParamsSchema = z
+  .object({
+    /** Object Store key of the document (UTF-8 text). */
+    docKey: z.string().min(1),
+    question: z.string().trim().min(1, 'the question is empty'),
+    profile: V1ProfileSchema.default('qa'),
+    /** Model context window in tokens: prompt, chunk and reserved output together. */
+    window: z.number().int().min(512).max(1_000_000).default(4096),
+    /** Output tokens reserved per call (upstream: 300; 1500 for summaries). */
+    maxOutputTokens: z.number().int().min(16).max(32_000).optional(),
+    /** Upper bound on collapse rounds before falling back to confidence-ranked truncation. */
+    maxCollapseRounds: z.number().int().min(1).max(32).default(8),
+  })
+  .strict();
+export type V1Params = z.infer<typeof V1ParamsSchema>;
+
+export const V2ParamsSchema = z
+  .object({
+    /** Object Store key of the V2 input record (one JSON object: title + papers). */
+    inputKey: z.string().min(1),
+    blocks: z.number().int().min(0).max(8).default(0),
+    groupSize: z.number().int().min(1).max(64).default(3),
+    groupMode: z.enum(['random', 'llm']).default('random'),
+  })
+  .passthrough();
+export type V2Params = z.infer<typeof V2ParamsSchema>;
+
+const JobCommon = {
+  v: z.literal(PROTOCOL_VERSION).default(PROTOCOL_VERSION),
+  jobId: JobIdSchema,
+  engine: EngineSchema.default('extractive'),
+  /** Seed of the job's random generator (defaults to one derived from the job id). */
+  seed: z.number().int().optional(),
+  submittedAt: z.string().optional(),
+};
+
+export const JobSpecSchema = z.discriminatedUnion('pipeline', [
+  z.object({ ...JobCommon, pipeline: z.literal('v1'), params: V1ParamsSchema }).strict(),
+  z.object({ ...JobCommon, pipeline: z.literal('v2'), params: V2ParamsSchema }).strict(),
+]);
+export type JobSpec = z.infer<typeof JobSpecSchema>;
+export type JobSpecInput = z.input<typeof JobSpecSchema>;
+
+export const TaskEnvelopeSchema = z
+  .object({
+    v: z.literal(PROTOCOL_VERSION),
+    jobId: JobIdSchema,
+    taskId: z.string().regex(/^[a-f0-9]{32}$/),
+    kind: z.enum(TASK_KINDS),
+    op: z.string().min(1),
+    engine: EngineSchema,
+    input: z.unknown(),
+  })
+  .strict();
+export type TaskEnvelope = z.infer<typeof TaskEnvelopeSchema>;
+
+export const UsageSchema = z.object({
+  calls: z.number().int().nonnegative(),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  cachedCalls: z.number().int().nonnegative().default(0),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+export const ZERO_USAGE: Usage = { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0 };
+
+export const TaskResultSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  jobId: JobIdSchema,
+  taskId: z.string(),
+  op: z.string(),
+  status: z.enum(['ok', 'failed']),
+  output: z.unknown().optional(),
+  /** Set when the output was too large for KV and lives in the Object Store. */
+  outputKey: z.string().optional(),
+  error: z.string().optional(),
+  attempts: z.number().int().positive(),
+  worker: z.string(),
+  durationMs: z.number().nonnegative(),
+  usage: UsageSchema,
+});
+export type TaskResult = z.infer<typeof TaskResultSchema>;
+
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export const JobStatusSchema = z.object({
+  jobId: JobIdSchema,
+  pipeline: z.string(),
+  state: z.enum(JOB_STATES),
+  coordinator: z.string().optional(),
+  attempts: z.number().int().nonnegative().default(0),
+  submittedAt: z.string().optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  error: z.string().optional(),
+  /** Object Store key of the full JSON result. */
+  resultKey: z.string().optional(),
+  cancelRequested: z.boolean().optional(),
+});
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+export const EVENT_TYPES = [
+  'job.accepted',
+  'job.started',
+  'job.succeeded',
+  'job.failed',
+  'job.cancelled',
+  'stage.started',
+  'stage.finished',
+  'tasks.progress',
+  'task.failed',
+  'info',
+  'error',
+] as const;
+export const EventSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  jobId: z.string(),
+  ts: z.string(),
+  type: z.enum(EVENT_TYPES),
+  stage: z.string().optional(),
+  done: z.number().int().optional(),
+  total: z.number().int().optional(),
+  message: z.string().optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type JobEvent = z.infer<typeof EventSchema>;
+
+/** The job spec as JSON Schema, for programs that publish jobs to the bus themselves. */
+export function jobSpecJsonSchema(): unknown {
+  return z.toJSONSchema(JobSpecSchema, { io: 'input' });
+}
