@@ -1,0 +1,151 @@
+/**
+ * Job intake: jobs arrive on a work-queue stream and are held, with heartbeats, by the
+ * coordinator that runs them. If a coordinator dies, the job message is redelivered to another
+ * one, which replays the script (finished tasks come back from KV at once). A job whose
+ * coordinator keeps dying is failed as poison after a bounded number of deliveries.
+ */
+import type { JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import type { Bus } from '../../shared/bus/bus.ts';
+import { deadLetter } from '../../shared/bus/dlq.ts';
+import { startPullLoop, withHeartbeat } from '../../shared/bus/pull.ts';
+import { decode, decodeLoose } from '../../shared/protocol/codec.ts';
+import { JobIdSchema, JobSpecSchema, type JobSpec } from '../../shared/protocol/schemas.ts';
+import type { JobScript } from '../../shared/jobs/types.ts';
+import { JobRun } from './context.ts';
+import { watchMaxDeliveries } from './dead-letters.ts';
+
+export interface CoordinatorOptions {
+  bus: Bus;
+  scripts: Record<string, JobScript<any>>;
+  maxJobs: number;
+  ackWaitMs: number;
+  /** Deliveries of one job before it is failed as poison. */
+  jobMaxDeliver?: number;
+  log: Logger;
+  id: string;
+  onJobState?(state: string, delta: number): void;
+}
+
+export interface Coordinator {
+  stop(): Promise<void>;
+  running(): number;
+}
+
+export function startCoordinator(o: CoordinatorOptions): Coordinator {
+  const jobMaxDeliver = o.jobMaxDeliver ?? 5;
+  const heartbeatMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
+  const stopping = new AbortController();
+  const dlWatch = watchMaxDeliveries(o.bus, o.log);
+
+  async function reject(msg: JsMsg, reason: string) {
+    const raw = decodeLoose(msg.data) as { jobId?: unknown } | undefined;
+    const jobId = raw && typeof raw === 'object' && JobIdSchema.safeParse(raw.jobId).success ? (raw.jobId as string) : undefined;
+    o.log.warn({ jobId, reason }, 'rejected a malformed job');
+    o.bus.emit('system', { type: 'error', message: `rejected job on ${msg.subject}: ${reason}`, data: { jobId } });
+    if (jobId) {
+      o.bus.emit(jobId, { type: 'job.failed', message: `invalid job: ${reason}` });
+      const existing = await o.bus.getStatus(jobId);
+      if (!existing || existing.state === 'queued') {
+        await o.bus.patchStatus(jobId, { state: 'failed', error: `invalid job: ${reason}`, finishedAt: new Date().toISOString() });
+      }
+    }
+    await deadLetter(o.bus, 'jobs', { jobId, reason, attempts: msg.info.deliveryCount, subject: msg.subject, data: msg.data });
+    msg.term(reason.slice(0, 200));
+  }
+
+  async function runJob(msg: JsMsg, spec: JobSpec) {
+    const log = o.log.child({ jobId: spec.jobId, pipeline: spec.pipeline });
+    const status = await o.bus.getStatus(spec.jobId);
+    if (status && ['succeeded', 'failed', 'cancelled'].includes(status.state)) {
+      msg.ack();
+      return;
+    }
+    const fin = async (state: 'succeeded' | 'failed' | 'cancelled', extra: { error?: string; resultKey?: string }) => {
+      await o.bus.patchStatus(spec.jobId, { state, finishedAt: new Date().toISOString(), ...extra }, spec.pipeline);
+      o.onJobState?.(state, 1);
+    };
+    if (status?.cancelRequested) {
+      await fin('cancelled', {});
+      o.bus.emit(spec.jobId, { type: 'job.cancelled', message: 'cancelled before it started' });
+      msg.ack();
+      return;
+    }
+    if (msg.info.deliveryCount > jobMaxDeliver) {
+      const error = `job abandoned: its coordinator stopped ${msg.info.deliveryCount - 1} times while running it`;
+      await fin('failed', { error });
+      o.bus.emit(spec.jobId, { type: 'job.failed', message: error });
+      await deadLetter(o.bus, 'jobs', { jobId: spec.jobId, reason: error, attempts: msg.info.deliveryCount, subject: msg.subject, data: msg.data });
+      msg.term(error);
+      return;
+    }
+    const script = o.scripts[spec.pipeline];
+    await o.bus.patchStatus(
+      spec.jobId,
+      { state: 'running', coordinator: o.id, attempts: msg.info.deliveryCount, startedAt: status?.startedAt ?? new Date().toISOString() },
+      spec.pipeline,
+    );
+    const cancel = new AbortController();
+    const onStop = () => cancel.abort();
+    stopping.signal.addEventListener('abort', onStop);
+    const sub = o.bus.nc.subscribe(o.bus.names.subjects.cancel(spec.jobId), { callback: () => cancel.abort() });
+    const run = new JobRun(o.bus, spec, log, cancel.signal);
+    o.bus.emit(spec.jobId, { type: 'job.started', message: msg.info.deliveryCount > 1 ? `resumed (delivery ${msg.info.deliveryCount})` : undefined, data: { coordinator: o.id } });
+    log.info({ delivery: msg.info.deliveryCount }, 'job started');
+    const t0 = Date.now();
+    try {
+      await run.start();
+      const result = await withHeartbeat(msg, heartbeatMs, () => script(run));
+      const usage = run.usage();
+      const full = { jobId: spec.jobId, pipeline: spec.pipeline, ...result, usage, wallMs: Date.now() - t0 };
+      const resultKey = `results/${spec.jobId}.json`;
+      await o.bus.putBlob(resultKey, JSON.stringify(full));
+      await fin('succeeded', { resultKey });
+      o.bus.emit(spec.jobId, { type: 'job.succeeded', data: { resultKey, usage, wallMs: Date.now() - t0, tasksPublished: run.published } });
+      log.info({ ms: Date.now() - t0, tasks: usage.tasks, published: run.published }, 'job succeeded');
+      msg.ack();
+    } catch (e) {
+      const err = e as Error;
+      if (stopping.signal.aborted) {
+        log.info('coordinator stopping; handing the job back');
+        msg.nak(0);
+      } else if (cancel.signal.aborted) {
+        await fin('cancelled', {});
+        o.bus.emit(spec.jobId, { type: 'job.cancelled', message: 'cancelled on request' });
+        msg.ack();
+      } else {
+        log.error({ err: err.message }, 'job failed');
+        await fin('failed', { error: err.message });
+        o.bus.emit(spec.jobId, { type: 'job.failed', message: err.message });
+        msg.ack();
+      }
+    } finally {
+      run.stop();
+      sub.unsubscribe();
+      stopping.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  const loop = startPullLoop({
+    js: o.bus.js,
+    stream: o.bus.names.streams.jobs,
+    consumer: o.bus.names.consumers.coordinator,
+    concurrency: o.maxJobs,
+    log: o.log,
+    handle: async (msg) => {
+      const d = decode(JobSpecSchema, msg.data);
+      if (!d.ok) return reject(msg, d.error);
+      if (!o.scripts[d.value.pipeline]) return reject(msg, `no job script for pipeline "${d.value.pipeline}"`);
+      await runJob(msg, d.value);
+    },
+  });
+
+  return {
+    async stop() {
+      stopping.abort();
+      await loop.stop();
+      dlWatch.stop();
+    },
+    running: () => loop.inFlight(),
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * A task whose worker died (or hung) on every delivery never reaches the worker's own failure
+ * path: the server just stops delivering it and leaves it in the work queue. NATS 2.9 announces
+ * that with a MAX_DELIVERIES advisory; the coordinators (one of them, via a queue group) turn it
+ * into a terminal failure result, a dead letter, and remove the message from the stream.
+ */
+import type { Logger } from 'pino';
+import type { Bus } from '../../shared/bus/bus.ts';
+import { deadLetter } from '../../shared/bus/dlq.ts';
+import { decode } from '../../shared/protocol/codec.ts';
+import { PROTOCOL_VERSION, TaskEnvelopeSchema, ZERO_USAGE } from '../../shared/protocol/schemas.ts';
+
+export function watchMaxDeliveries(bus: Bus, log: Logger): { stop(): void } {
+  const stream = bus.names.streams.tasks;
+  const subject = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.*`;
+  const handle = async (data: Uint8Array) => {
+    const adv = JSON.parse(new TextDecoder().decode(data)) as { stream_seq?: number; deliveries?: number };
+    if (!adv.stream_seq) return;
+    const stored = await bus.jsm.streams.getMessage(stream, { seq: adv.stream_seq }).catch(() => null);
+    if (!stored) return;
+    const d = decode(TaskEnvelopeSchema, stored.data);
+    const reason = `no worker finished this task in ${adv.deliveries ?? '?'} deliveries (workers crashed or timed out)`;
+    const kind = d.ok ? d.value.kind : 'map';
+    if (d.ok) {
+      const env = d.value;
+      const fresh = await bus.putResult({
+        v: PROTOCOL_VERSION,
+        jobId: env.jobId,
+        taskId: env.taskId,
+        op: env.op,
+        status: 'failed',
+        error: reason,
+        attempts: adv.deliveries ?? 0,
+        worker: 'coordinator',
+        durationMs: 0,
+        usage: { ...ZERO_USAGE },
+      });
+      if (fresh) bus.emit(env.jobId, { type: 'task.failed', stage: env.op, message: reason, data: { taskId: env.taskId } });
+      log.warn({ jobId: env.jobId, taskId: env.taskId, op: env.op }, 'task exhausted its deliveries; dead-lettered');
+    }
+    await deadLetter(bus, kind, {
+      jobId: d.ok ? d.value.jobId : undefined,
+      taskId: d.ok ? d.value.taskId : undefined,
+      op: d.ok ? d.value.op : undefined,
+      reason,
+      attempts: adv.deliveries ?? 0,
+      subject: stored.subject,
+      data: stored.data,
+    });
+    await bus.jsm.streams.deleteMessage(stream, adv.stream_seq).catch(() => undefined);
+  };
+  const sub = bus.nc.subscribe(subject, {
+    queue: `${bus.names.prefix}_coordinators`,
+    callback: (err, msg) => {
+      if (err) return;
+      handle(msg.data).catch((e) => log.error({ err: (e as Error).message }, 'dead-letter advisory handling failed'));
+    },
+  });
+  return { stop: () => sub.unsubscribe() };
+}

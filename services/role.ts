@@ -1,0 +1,108 @@
+/**
+ * Start one service role (coordinator, mapper, convolver, reducer) in this process: connect,
+ * provision (idempotent), announce presence, run the worker or coordinator loop. Used by each
+ * service's `main.ts` (one role per process, as on Kubernetes) and by `llmxmr up` / embedded
+ * client commands (all roles in one process).
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import type { Env } from '../shared/config/env.ts';
+import { Bus } from '../shared/bus/bus.ts';
+import { connectNats } from '../shared/bus/connect.ts';
+import { provision } from '../shared/bus/provision.ts';
+import { startWorker } from '../shared/bus/worker.ts';
+import { createLogger } from '../shared/log/logger.ts';
+import { engineFor } from '../shared/llm/select.ts';
+import { ALL_OPS } from '../shared/ops/registry.ts';
+import type { OpDef } from '../shared/ops/op.ts';
+import { names, type TaskKind } from '../shared/protocol/names.ts';
+import { startCoordinator } from './coordinator/coordinator.ts';
+import { JOB_SCRIPTS } from './coordinator/jobs/index.ts';
+
+export const ROLES = ['coordinator', 'mapper', 'convolver', 'reducer'] as const;
+export type Role = (typeof ROLES)[number];
+const KIND_OF: Record<Exclude<Role, 'coordinator'>, TaskKind> = { mapper: 'map', convolver: 'convolve', reducer: 'reduce' };
+
+export interface RoleHandle {
+  role: Role;
+  id: string;
+  bus: Bus;
+  stop(): Promise<void>;
+}
+
+export interface StartRoleOptions {
+  env: Env;
+  /** Reuse a connection (embedded mode); otherwise the role opens and owns its own. */
+  nc?: NatsConnection;
+  log?: Logger;
+  /** Extra ops (tests register deliberately failing ops this way). */
+  extraOps?: OpDef[];
+}
+
+export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHandle> {
+  const id = `${role}-${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  const log = (o.log ?? createLogger(role, o.env.LOG_LEVEL)).child({ role, worker: id });
+  const ownConn = !o.nc;
+  const nc = o.nc ?? (await connectNats(o.env, { name: id }));
+  await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS });
+  const bus = await Bus.open(nc, o.env.MR_PREFIX);
+
+  let stopLoop: () => Promise<void>;
+  if (role === 'coordinator') {
+    const c = startCoordinator({ bus, scripts: JOB_SCRIPTS, maxJobs: o.env.MR_MAX_JOBS, ackWaitMs: o.env.MR_ACK_WAIT_MS, log, id });
+    stopLoop = () => c.stop();
+  } else {
+    const w = startWorker({
+      bus,
+      kind: KIND_OF[role],
+      ops: [...ALL_OPS, ...(o.extraOps ?? [])],
+      engineFor: (name) => engineFor(name, o.env, log),
+      concurrency: o.env.MR_CONCURRENCY,
+      maxDeliver: o.env.MR_MAX_DELIVER,
+      ackWaitMs: o.env.MR_ACK_WAIT_MS,
+      log,
+      id,
+    });
+    stopLoop = () => w.stop();
+  }
+  const announce = () => bus.announce(role, id, { pid: process.pid }).catch(() => undefined);
+  await announce();
+  const presence = setInterval(announce, 5_000);
+  log.info({ prefix: o.env.MR_PREFIX }, `${role} started`);
+
+  return {
+    role,
+    id,
+    bus,
+    async stop() {
+      clearInterval(presence);
+      await stopLoop();
+      await bus.workers.delete(`${role}.${id}`).catch(() => undefined);
+      if (ownConn) await nc.drain().catch(() => undefined);
+      log.info(`${role} stopped`);
+    },
+  };
+}
+
+function namesFor(env: Env) {
+  return names(env.MR_PREFIX);
+}
+
+/** Run one role as the whole process until SIGTERM/SIGINT, then drain and exit. */
+export async function runRoleMain(role: Role, env: Env): Promise<void> {
+  const h = await startRole(role, { env });
+  let stopping = false;
+  const shutdown = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${role}: ${sig} received, draining in-flight work…\n`);
+    h.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

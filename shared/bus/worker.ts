@@ -1,0 +1,161 @@
+/**
+ * The worker runtime (an "activity" host): pulls tasks of one kind, runs each op on the chosen
+ * engine with heartbeats, and makes effects exactly-once: skip when the result exists, write
+ * the result create-if-absent before acking, nak transient failures with backoff, and after the
+ * last delivery write a terminal failure result and move the task to the dead-letter stream.
+ */
+import type { JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { Bus } from './bus.ts';
+import { deadLetter } from './dlq.ts';
+import { startPullLoop, withHeartbeat, type PullLoop } from './pull.ts';
+import { decode, decodeLoose } from '../protocol/codec.ts';
+import { PROTOCOL_VERSION, TaskEnvelopeSchema, ZERO_USAGE, type EngineName, type TaskEnvelope } from '../protocol/schemas.ts';
+import { WORKER_OF, type TaskKind } from '../protocol/names.ts';
+import type { OpDef } from '../ops/op.ts';
+import { PermanentError, TransientError, type Engine } from '../llm/engine.ts';
+
+export interface WorkerHooks {
+  taskDone?(op: string, kind: TaskKind, seconds: number): void;
+  taskFailed?(op: string, kind: TaskKind): void;
+  taskRedelivered?(op: string, kind: TaskKind): void;
+  inFlight?(kind: TaskKind, n: number): void;
+}
+
+export interface WorkerOptions {
+  bus: Bus;
+  kind: TaskKind;
+  ops: OpDef[];
+  engineFor(name: EngineName): Engine;
+  concurrency: number;
+  maxDeliver: number;
+  ackWaitMs: number;
+  log: Logger;
+  id: string;
+  hooks?: WorkerHooks;
+}
+
+export interface Worker {
+  stop(): Promise<void>;
+  inFlight(): number;
+}
+
+/** Backoff before redelivery of a transient failure: 1 s, 2 s, 4 s… capped at 30 s, with jitter. */
+export function redeliveryDelay(deliveryCount: number, retryAfterMs?: number): number {
+  const base = Math.min(30_000, 1_000 * 2 ** Math.max(0, deliveryCount - 1));
+  const jittered = base * (0.75 + Math.random() * 0.5);
+  return Math.round(Math.min(60_000, Math.max(jittered, retryAfterMs ?? 0)));
+}
+
+export function startWorker(o: WorkerOptions): Worker {
+  const ops = new Map(o.ops.filter((op) => op.kind === o.kind).map((op) => [op.name, op]));
+  const heartbeatMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
+  let loop: PullLoop;
+
+  async function fail(msg: JsMsg, env: Partial<TaskEnvelope>, reason: string, startedAt: number) {
+    const attempts = msg.info.deliveryCount;
+    const log = o.log.child({ jobId: env.jobId, taskId: env.taskId, op: env.op });
+    log.error({ attempts, reason }, 'task failed terminally; dead-lettered');
+    if (env.jobId && env.taskId && env.op) {
+      await o.bus.putResult({
+        v: PROTOCOL_VERSION,
+        jobId: env.jobId,
+        taskId: env.taskId,
+        op: env.op,
+        status: 'failed',
+        error: reason,
+        attempts,
+        worker: o.id,
+        durationMs: Date.now() - startedAt,
+        usage: { ...ZERO_USAGE },
+      });
+      o.bus.emit(env.jobId, { type: 'task.failed', stage: env.op, message: reason, data: { taskId: env.taskId, attempts } });
+    } else {
+      o.bus.emit('system', { type: 'error', message: `malformed task on ${msg.subject}: ${reason}`, data: { subject: msg.subject, seq: msg.seq } });
+    }
+    await deadLetter(o.bus, o.kind, { jobId: env.jobId, taskId: env.taskId, op: env.op, reason, attempts, subject: msg.subject, data: msg.data });
+    o.hooks?.taskFailed?.(env.op ?? 'unknown', o.kind);
+    msg.term(reason.slice(0, 200));
+  }
+
+  async function handle(msg: JsMsg): Promise<void> {
+    const startedAt = Date.now();
+    const d = decode(TaskEnvelopeSchema, msg.data);
+    if (!d.ok) {
+      const loose = decodeLoose(msg.data) as Partial<TaskEnvelope> | undefined;
+      const partial = loose && typeof loose === 'object' ? loose : {};
+      const ids = typeof partial.jobId === 'string' && typeof partial.taskId === 'string' && typeof partial.op === 'string';
+      return fail(msg, ids ? partial : {}, d.error, startedAt);
+    }
+    const env = d.value;
+    const log = o.log.child({ jobId: env.jobId, taskId: env.taskId, op: env.op });
+    const op = ops.get(env.op);
+    if (!op) return fail(msg, env, `unknown op "${env.op}" for the ${WORKER_OF[o.kind]} (known: ${[...ops.keys()].join(', ')})`, startedAt);
+    if (msg.info.deliveryCount > 1) o.hooks?.taskRedelivered?.(env.op, o.kind);
+
+    if (await o.bus.getResult(env.jobId, env.taskId)) {
+      log.debug('result already stored; skipping');
+      msg.ack();
+      return;
+    }
+    const status = await o.bus.getStatus(env.jobId);
+    if (status && (status.state === 'cancelled' || status.cancelRequested)) {
+      log.info('job cancelled; dropping task');
+      msg.ack();
+      return;
+    }
+    const input = op.input.safeParse(env.input);
+    if (!input.success) return fail(msg, env, `invalid input for ${op.name}: ${input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).slice(0, 3).join('; ')}`, startedAt);
+
+    const abort = new AbortController();
+    try {
+      const engine = o.engineFor(env.engine);
+      log.debug({ attempt: msg.info.deliveryCount }, 'task started');
+      const { output, usage } = await withHeartbeat(msg, heartbeatMs, () =>
+        engine.execute(op, input.data, { blobText: (k) => o.bus.blobText(k), signal: abort.signal }, { jobId: env.jobId, taskId: env.taskId }),
+      );
+      await o.bus.putResult({
+        v: PROTOCOL_VERSION,
+        jobId: env.jobId,
+        taskId: env.taskId,
+        op: env.op,
+        status: 'ok',
+        output,
+        attempts: msg.info.deliveryCount,
+        worker: o.id,
+        durationMs: Date.now() - startedAt,
+        usage,
+      });
+      msg.ack();
+      o.hooks?.taskDone?.(env.op, o.kind, (Date.now() - startedAt) / 1000);
+      log.debug({ ms: Date.now() - startedAt }, 'task done');
+    } catch (e) {
+      const err = e as Error;
+      const transient = err instanceof TransientError || !(err instanceof PermanentError || err.name === 'ZodError');
+      const last = msg.info.deliveryCount >= o.maxDeliver;
+      if (transient && !last) {
+        const delay = redeliveryDelay(msg.info.deliveryCount, (err as TransientError).retryAfterMs);
+        log.warn({ err: err.message, attempt: msg.info.deliveryCount, delayMs: delay }, 'task failed; will be redelivered');
+        msg.nak(delay);
+        return;
+      }
+      const reason = transient ? `${err.message} (gave up after ${msg.info.deliveryCount} deliveries)` : err.message;
+      await fail(msg, env, reason, startedAt);
+    } finally {
+      abort.abort();
+    }
+  }
+
+  loop = startPullLoop({
+    js: o.bus.js,
+    stream: o.bus.names.streams.tasks,
+    consumer: o.bus.names.consumers[o.kind],
+    concurrency: o.concurrency,
+    log: o.log,
+    handle: async (m) => {
+      o.hooks?.inFlight?.(o.kind, loop.inFlight());
+      await handle(m);
+    },
+  });
+  return { stop: () => loop.stop(), inFlight: () => loop.inFlight() };
+}
