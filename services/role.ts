@@ -17,6 +17,7 @@ import { createLogger } from '../shared/log/logger.ts';
 import { engineFor } from '../shared/llm/select.ts';
 import { ALL_OPS } from '../shared/ops/registry.ts';
 import type { OpDef } from '../shared/ops/op.ts';
+import type { JobScript } from '../shared/jobs/types.ts';
 import { names, type TaskKind } from '../shared/protocol/names.ts';
 import { startCoordinator } from './coordinator/coordinator.ts';
 import { JOB_SCRIPTS } from './coordinator/jobs/index.ts';
@@ -39,6 +40,8 @@ export interface StartRoleOptions {
   log?: Logger;
   /** Extra ops (tests register deliberately failing ops this way). */
   extraOps?: OpDef[];
+  /** Extra job scripts by pipeline name (tests). */
+  extraScripts?: Record<string, JobScript<any>>;
 }
 
 export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHandle> {
@@ -51,7 +54,7 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
 
   let stopLoop: () => Promise<void>;
   if (role === 'coordinator') {
-    const c = startCoordinator({ bus, scripts: JOB_SCRIPTS, maxJobs: o.env.MR_MAX_JOBS, ackWaitMs: o.env.MR_ACK_WAIT_MS, log, id });
+    const c = startCoordinator({ bus, scripts: { ...JOB_SCRIPTS, ...(o.extraScripts ?? {}) }, maxJobs: o.env.MR_MAX_JOBS, ackWaitMs: o.env.MR_ACK_WAIT_MS, log, id });
     stopLoop = () => c.stop();
   } else {
     const w = startWorker({
