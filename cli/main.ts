@@ -4,6 +4,7 @@ import { registerAsk } from './commands/ask.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerUp } from './commands/up.ts';
 import { registerSim } from './commands/sim.ts';
+import { registerHaystack } from './commands/haystack.ts';
 import { fail } from './common.ts';
 
 const program = new Command()
@@ -15,6 +16,7 @@ registerAsk(program);
 registerUp(program);
 registerJobs(program);
 registerSim(program);
+registerHaystack(program);
 
 try {
   await program.parseAsync(process.argv);
