@@ -67,7 +67,6 @@ export async function testCluster(env: Env = testEnv()): Promise<TestCluster> {
 /** Remove a test prefix's streams, buckets and object store from the shared server. */
 async function deleteStreams(bus: Bus) {
   const n = bus.names;
-  const upper = n.prefix.toUpperCase();
   const all = [
     ...Object.values(n.streams),
     `KV_${n.buckets.jobs}`,
@@ -76,7 +75,6 @@ async function deleteStreams(bus: Bus) {
     `KV_${n.buckets.workers}`,
     `OBJ_${n.objectStore}`,
   ];
-  void upper;
   for (const s of all) await bus.jsm.streams.delete(s).catch(() => undefined);
 }
 
@@ -106,5 +104,18 @@ export async function until<T>(what: string, f: () => Promise<T | undefined | nu
     if (v) return v as T;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Remove everything a prefix created (for tests that ran the CLI in a child process). */
+export async function dropPrefix(env: Env): Promise<void> {
+  const nc = await connectNats(env, { reconnect: false });
+  try {
+    const bus = await Bus.open(nc, env.MR_PREFIX);
+    await deleteStreams(bus);
+  } catch {
+    // nothing was provisioned
+  } finally {
+    await nc.drain().catch(() => undefined);
   }
 }
