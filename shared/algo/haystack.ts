@@ -29,23 +29,30 @@ export function noiseLinesFor(tokens: number): number {
 }
 
 function digits(rng: Rng, n: number): string {
-  let s = String(1 + rng.int(9));
+  let s = '';
   while (s.length < n) s += String(rng.int(10));
   return s;
 }
+
+/** The recipe's document: noise lines, the needle, noise lines (byte-exact with the official files). */
+export function needleContext(task: 'passkey' | 'number_string', answer: string, before: number, after: number): string {
+  const needle =
+    task === 'passkey'
+      ? `The pass key is ${answer}. Remember it. ${answer} is the pass key.\n`
+      : `The sequence of digits is ${answer}. Remember it. ${answer} is the sequence of digits.\n`;
+  return NOISE.repeat(before) + needle + NOISE.repeat(after);
+}
+
+export const QUESTIONS = { passkey: 'What is the pass key?', number_string: 'What is the sequence of digits?' } as const;
 
 export function needleHaystack(task: 'passkey' | 'number_string', tokens: number, rng: Rng, depth = rng.next()): Haystack {
   const lines = noiseLinesFor(tokens);
   const before = Math.round(lines * Math.min(1, Math.max(0, depth)));
   const answer = task === 'passkey' ? digits(rng, 5) : digits(rng, 10);
-  const needle =
-    task === 'passkey'
-      ? `The pass key is ${answer}. Remember it. ${answer} is the pass key.\n`
-      : `The sequence of digits is ${answer}. Remember it. ${answer} is the sequence of digits.\n`;
   return {
     task,
-    context: NOISE.repeat(before) + needle + NOISE.repeat(lines - before),
-    question: task === 'passkey' ? 'What is the pass key?' : 'What is the sequence of digits?',
+    context: needleContext(task, answer, before, lines - before),
+    question: QUESTIONS[task],
     answer,
     depth: before / lines,
   };
