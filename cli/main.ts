@@ -5,6 +5,7 @@ import { registerJobs } from './commands/jobs.ts';
 import { registerUp } from './commands/up.ts';
 import { registerSim } from './commands/sim.ts';
 import { registerHaystack } from './commands/haystack.ts';
+import { registerSurvey } from './commands/survey.ts';
 import { fail } from './common.ts';
 
 const program = new Command()
@@ -13,6 +14,7 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)');
 
 registerAsk(program);
+registerSurvey(program);
 registerUp(program);
 registerJobs(program);
 registerSim(program);

@@ -1,0 +1,97 @@
+/** `llmxmr survey`: write a cited survey from a topic and its papers (V2) through the cluster. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { EngineSchema } from '../../shared/protocol/schemas.ts';
+import { newJobId } from '../../shared/protocol/ids.ts';
+import { prepareInput, V2InputError } from '../../shared/protocol/v2-input.ts';
+import { submitJob, waitForJob, fetchResult } from '../../shared/client/client.ts';
+import { defaultEngineName } from '../../shared/llm/select.ts';
+import { openCluster } from '../cluster.ts';
+import { progressPrinter } from '../progress.ts';
+import { readTextFile, UsageError, withConnOptions, type ConnOpts } from '../common.ts';
+
+interface SurveyOpts extends ConnOpts {
+  input: string;
+  line: string;
+  out: string;
+  blocks: string;
+  seed?: string;
+  groupSize: string;
+  engine?: string;
+  quiet?: boolean;
+}
+
+function intOpt(v: string, name: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** Pick line N (1-based) of a JSONL file and check it parses, with one-line errors. */
+export function pickLine(text: string, lineNo: number, file: string): Record<string, unknown> {
+  const lines = text.split('\n').filter((l) => l.trim());
+  if (lineNo > lines.length) throw new UsageError(`${file} has ${lines.length} record(s); --line ${lineNo} is past the end`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(lines[lineNo - 1]);
+  } catch (e) {
+    throw new UsageError(`line ${lineNo} of ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`line ${lineNo} of ${file} is not a JSON object`);
+  try {
+    const prepared = prepareInput(raw);
+    if (prepared.papers.length === 0) throw new UsageError(`line ${lineNo} of ${file} has no paper with text: nothing to survey`);
+  } catch (e) {
+    if (e instanceof V2InputError) throw new UsageError(`line ${lineNo} of ${file}: ${e.message}`);
+    throw e;
+  }
+  return raw as Record<string, unknown>;
+}
+
+export function registerSurvey(program: Command): void {
+  withConnOptions(
+    program
+      .command('survey')
+      .description('write a survey with citations from a topic and its papers (V2)')
+      .requiredOption('--input <file.jsonl>', 'one JSON object per line: {"title", "papers": [{"title", "txt", ...}]}')
+      .option('--line <n>', 'which line of the input to use (1-based)', '1')
+      .option('--out <dir>', 'output folder for <slug>.md and <slug>.json', 'out')
+      .option('--blocks <n>', 'refinement blocks (entropy-driven convolution); 0 = none', '0')
+      .option('--group-size <n>', 'papers per digest group', '3')
+      .option('--seed <n>', 'seed for every random choice')
+      .option('--engine <e>', 'openai or extractive (default: openai when OPENAI_BASE_URL is set)')
+      .option('--json', 'print one JSON object (paths and figures) on stdout')
+      .option('--quiet', 'no progress lines'),
+  ).action(async (o: SurveyOpts) => {
+    const lineNo = intOpt(o.line, '--line', 1, 1_000_000);
+    const blocks = intOpt(o.blocks, '--blocks', 0, 8);
+    const groupSize = intOpt(o.groupSize, '--group-size', 1, 64);
+    const seed = o.seed === undefined ? undefined : intOpt(o.seed, '--seed', 0, 2 ** 31 - 1);
+    const raw = pickLine(readTextFile(o.input, 'input'), lineNo, o.input);
+    const say = (s: string) => (o.quiet ? undefined : process.stderr.write(`${s}\n`));
+    const cluster = await openCluster({ ...o, needs: ['coordinator', 'mapper', 'convolver', 'reducer'], say });
+    try {
+      const engine = EngineSchema.safeParse(o.engine ?? defaultEngineName(cluster.env));
+      if (!engine.success) throw new UsageError(`unknown engine "${o.engine}": use openai or extractive`);
+      const jobId = newJobId('survey');
+      const inputKey = `inputs/${jobId}.json`;
+      await cluster.bus.putBlob(inputKey, JSON.stringify(raw));
+      say(`job ${jobId}: "${raw.title}", ${(raw.papers as unknown[]).length} papers, engine ${engine.data}, blocks ${blocks}`);
+      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, params: { inputKey, blocks, groupSize } });
+      const status = await waitForJob(cluster.bus, jobId, { onEvent: o.quiet ? undefined : progressPrinter() });
+      if (status.state !== 'succeeded') throw new Error(`job ${jobId} ${status.state}: ${status.error ?? 'no reason given'}`);
+      const r = (await fetchResult(cluster.bus, status)) as Record<string, any>;
+      mkdirSync(o.out, { recursive: true });
+      const md = join(o.out, `${r.slug}.md`);
+      const json = join(o.out, `${r.slug}.json`);
+      writeFileSync(md, r.markdown);
+      writeFileSync(json, JSON.stringify({ job: jobId, ...r.record, usage: r.usage, wallMs: r.wallMs }, null, 2));
+      const summary = { job: jobId, markdown: md, record: json, counts: r.record?.counts, usage: r.usage, wallMs: r.wallMs };
+      if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      else process.stdout.write(`wrote ${md} and ${json} (${(r.wallMs / 1000).toFixed(1)} s)\n`);
+    } finally {
+      await cluster.close();
+    }
+  });
+}
