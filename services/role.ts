@@ -20,6 +20,8 @@ import type { OpDef } from '../shared/ops/op.ts';
 import type { JobScript } from '../shared/jobs/types.ts';
 import { names, type TaskKind } from '../shared/protocol/names.ts';
 import { startCoordinator } from './coordinator/coordinator.ts';
+import { createMetrics } from '../shared/obs/metrics.ts';
+import { startHealthServerFromEnv } from '../shared/obs/health.ts';
 import { JOB_SCRIPTS } from './coordinator/jobs/index.ts';
 
 export const ROLES = ['coordinator', 'mapper', 'convolver', 'reducer'] as const;
@@ -51,10 +53,27 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
   const nc = o.nc ?? (await connectNats(o.env, { name: id }));
   await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS });
   const bus = await Bus.open(nc, o.env.MR_PREFIX);
+  const metrics = createMetrics();
+  let stopping = false;
+  let connected = true;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') connected = false;
+      if (s.type === 'reconnect') connected = true;
+      metrics.setNatsConnected(connected);
+    }
+  })().catch(() => undefined);
+  metrics.setNatsConnected(true);
+  const health = await startHealthServerFromEnv(o.env.METRICS_PORT, {
+    registry: metrics.registry,
+    ready: () =>
+      stopping ? { ready: false, reason: 'draining' } : connected ? true : { ready: false, reason: 'NATS disconnected' },
+    log,
+  });
 
   let stopLoop: () => Promise<void>;
   if (role === 'coordinator') {
-    const c = startCoordinator({ bus, scripts: { ...JOB_SCRIPTS, ...(o.extraScripts ?? {}) }, maxJobs: o.env.MR_MAX_JOBS, ackWaitMs: o.env.MR_ACK_WAIT_MS, log, id });
+    const c = startCoordinator({ metrics, bus, scripts: { ...JOB_SCRIPTS, ...(o.extraScripts ?? {}) }, maxJobs: o.env.MR_MAX_JOBS, ackWaitMs: o.env.MR_ACK_WAIT_MS, log, id });
     stopLoop = () => c.stop();
   } else {
     const w = startWorker({
@@ -67,6 +86,7 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
       ackWaitMs: o.env.MR_ACK_WAIT_MS,
       log,
       id,
+      metrics,
     });
     stopLoop = () => w.stop();
   }
@@ -80,8 +100,10 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
     id,
     bus,
     async stop() {
+      stopping = true;
       clearInterval(presence);
       await stopLoop();
+      await health?.close();
       await bus.workers.delete(`${role}.${id}`).catch(() => undefined);
       if (ownConn) await nc.drain().catch(() => undefined);
       log.info(`${role} stopped`);

@@ -14,6 +14,7 @@ import { JobIdSchema, JobSpecSchema, type JobSpec } from '../../shared/protocol/
 import type { JobScript } from '../../shared/jobs/types.ts';
 import { JobRun } from './context.ts';
 import { watchMaxDeliveries } from './dead-letters.ts';
+import type { Metrics } from '../../shared/obs/metrics.ts';
 
 export interface CoordinatorOptions {
   bus: Bus;
@@ -24,7 +25,7 @@ export interface CoordinatorOptions {
   jobMaxDeliver?: number;
   log: Logger;
   id: string;
-  onJobState?(state: string, delta: number): void;
+  metrics?: Metrics;
 }
 
 export interface Coordinator {
@@ -63,7 +64,7 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
     }
     const fin = async (state: 'succeeded' | 'failed' | 'cancelled', extra: { error?: string; resultKey?: string }) => {
       await o.bus.patchStatus(spec.jobId, { state, finishedAt: new Date().toISOString(), ...extra }, spec.pipeline);
-      o.onJobState?.(state, 1);
+      o.metrics?.jobFinished(state);
     };
     if (status?.cancelRequested) {
       await fin('cancelled', {});
@@ -93,6 +94,7 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
     o.bus.emit(spec.jobId, { type: 'job.started', message: msg.info.deliveryCount > 1 ? `resumed (delivery ${msg.info.deliveryCount})` : undefined, data: { coordinator: o.id } });
     log.info({ delivery: msg.info.deliveryCount }, 'job started');
     const t0 = Date.now();
+    o.metrics?.setJobs('running', loop.inFlight());
     try {
       await run.start();
       const result = await withHeartbeat(msg, heartbeatMs, () => script(run));
@@ -120,6 +122,7 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
         msg.ack();
       }
     } finally {
+      o.metrics?.setJobs('running', Math.max(0, loop.inFlight() - 1));
       run.stop();
       sub.unsubscribe();
       stopping.signal.removeEventListener('abort', onStop);

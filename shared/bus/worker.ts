@@ -14,13 +14,7 @@ import { PROTOCOL_VERSION, TaskEnvelopeSchema, ZERO_USAGE, type EngineName, type
 import { WORKER_OF, type TaskKind } from '../protocol/names.ts';
 import type { OpDef } from '../ops/op.ts';
 import { PermanentError, TransientError, type Engine } from '../llm/engine.ts';
-
-export interface WorkerHooks {
-  taskDone?(op: string, kind: TaskKind, seconds: number): void;
-  taskFailed?(op: string, kind: TaskKind): void;
-  taskRedelivered?(op: string, kind: TaskKind): void;
-  inFlight?(kind: TaskKind, n: number): void;
-}
+import type { Metrics } from '../obs/metrics.ts';
 
 export interface WorkerOptions {
   bus: Bus;
@@ -32,7 +26,7 @@ export interface WorkerOptions {
   ackWaitMs: number;
   log: Logger;
   id: string;
-  hooks?: WorkerHooks;
+  metrics?: Metrics;
 }
 
 export interface Worker {
@@ -52,7 +46,7 @@ export function startWorker(o: WorkerOptions): Worker {
   const heartbeatMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
   let loop: PullLoop;
 
-  async function fail(msg: JsMsg, env: Partial<TaskEnvelope>, reason: string, startedAt: number) {
+  async function fail(msg: JsMsg, env: Partial<TaskEnvelope>, reason: string, startedAt: number, exhausted = false) {
     const attempts = msg.info.deliveryCount;
     const log = o.log.child({ jobId: env.jobId, taskId: env.taskId, op: env.op });
     log.error({ attempts, reason }, 'task failed terminally; dead-lettered');
@@ -74,7 +68,7 @@ export function startWorker(o: WorkerOptions): Worker {
       o.bus.emit('system', { type: 'error', message: `malformed task on ${msg.subject}: ${reason}`, data: { subject: msg.subject, seq: msg.seq } });
     }
     await deadLetter(o.bus, o.kind, { jobId: env.jobId, taskId: env.taskId, op: env.op, reason, attempts, subject: msg.subject, data: msg.data });
-    o.hooks?.taskFailed?.(env.op ?? 'unknown', o.kind);
+    o.metrics?.taskFailed(env.op ?? 'unknown', o.kind, exhausted ? 'exhausted' : 'permanent', (Date.now() - startedAt) / 1000);
     msg.term(reason.slice(0, 200));
   }
 
@@ -91,7 +85,7 @@ export function startWorker(o: WorkerOptions): Worker {
     const log = o.log.child({ jobId: env.jobId, taskId: env.taskId, op: env.op });
     const op = ops.get(env.op);
     if (!op) return fail(msg, env, `unknown op "${env.op}" for the ${WORKER_OF[o.kind]} (known: ${[...ops.keys()].join(', ')})`, startedAt);
-    if (msg.info.deliveryCount > 1) o.hooks?.taskRedelivered?.(env.op, o.kind);
+    if (msg.info.deliveryCount > 1) o.metrics?.taskRedelivered(env.op, o.kind);
 
     if (await o.bus.getResult(env.jobId, env.taskId)) {
       log.debug('result already stored; skipping');
@@ -108,6 +102,7 @@ export function startWorker(o: WorkerOptions): Worker {
     if (!input.success) return fail(msg, env, `invalid input for ${op.name}: ${input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).slice(0, 3).join('; ')}`, startedAt);
 
     const abort = new AbortController();
+    o.metrics?.inFlight(env.op, o.kind, 1);
     try {
       const engine = o.engineFor(env.engine);
       log.debug({ attempt: msg.info.deliveryCount }, 'task started');
@@ -127,7 +122,7 @@ export function startWorker(o: WorkerOptions): Worker {
         usage,
       });
       msg.ack();
-      o.hooks?.taskDone?.(env.op, o.kind, (Date.now() - startedAt) / 1000);
+      o.metrics?.taskDone(env.op, o.kind, (Date.now() - startedAt) / 1000);
       log.debug({ ms: Date.now() - startedAt }, 'task done');
     } catch (e) {
       const err = e as Error;
@@ -137,12 +132,14 @@ export function startWorker(o: WorkerOptions): Worker {
         const delay = redeliveryDelay(msg.info.deliveryCount, (err as TransientError).retryAfterMs);
         log.warn({ err: err.message, attempt: msg.info.deliveryCount, delayMs: delay }, 'task failed; will be redelivered');
         msg.nak(delay);
+        o.metrics?.taskFailed(env.op, o.kind, 'transient', (Date.now() - startedAt) / 1000);
         return;
       }
       const reason = transient ? `${err.message} (gave up after ${msg.info.deliveryCount} deliveries)` : err.message;
-      await fail(msg, env, reason, startedAt);
+      await fail(msg, env, reason, startedAt, transient);
     } finally {
       abort.abort();
+      o.metrics?.inFlight(env.op, o.kind, -1);
     }
   }
 
@@ -152,10 +149,7 @@ export function startWorker(o: WorkerOptions): Worker {
     consumer: o.bus.names.consumers[o.kind],
     concurrency: o.concurrency,
     log: o.log,
-    handle: async (m) => {
-      o.hooks?.inFlight?.(o.kind, loop.inFlight());
-      await handle(m);
-    },
+    handle,
   });
   return { stop: () => loop.stop(), inFlight: () => loop.inFlight() };
 }
