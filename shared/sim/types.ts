@@ -1,0 +1,60 @@
+/** Options, statistics and handle of the fleet simulator (see fleet.ts). */
+export const FAULT_KINDS = ['http5xx', 'timeout', 'malformed', 'slow'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface FleetSimOptions {
+  port?: number;
+  host?: string;
+  replicas?: number;
+  slots?: number;
+  /** Requests that may wait for a slot; one more gets 429. */
+  queueLimit?: number;
+  prefillTokensPerSec?: number;
+  decodeTokensPerSec?: number;
+  baseLatencyMs?: number;
+  /** Relative spread of service times, 0..1 (0: every request of a size takes the same time). */
+  jitter?: number;
+  /** Share of requests that get a fault, 0..1. */
+  faultRate?: number;
+  /** Relative weights of the fault kinds (default: equal). */
+  faults?: Partial<Record<FaultKind, number>>;
+  seed?: number;
+  model?: string;
+  /** Context window: prompt + max_tokens above it gets vLLM's 400. */
+  maxModelLen?: number;
+  /** Service-time multiplier of the `slow` fault. */
+  slowFactor?: number;
+  /** How long a `timeout` fault holds its slot before the connection is dropped. */
+  hangMs?: number;
+  /** false: answer 400 to response_format json_schema, like servers without structured output. */
+  structuredOutput?: boolean;
+}
+
+export interface FleetStats {
+  requests: number;
+  successes: number;
+  rejected429: number;
+  badRequests: number;
+  faults: Record<FaultKind, number>;
+  clientAborts: number;
+  running: number;
+  waiting: number;
+  maxConcurrent: number;
+  maxWaiting: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalSlots: number;
+  elapsedMs: number;
+  busySlotMs: number;
+  /** busy slot-time / (replicas × slots × elapsed). */
+  slotUtilisation: number;
+}
+
+export interface FleetSim {
+  url: string;
+  port: number;
+  stats(): FleetStats;
+  /** Start a new measuring window (counters to zero; requests in flight keep running). */
+  resetStats(): void;
+  close(): Promise<void>;
+}
