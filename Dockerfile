@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+#
+# One image for every llmxmapreduce service. TypeScript runs through tsx at start (no build
+# step), so the runtime stage needs the sources and the production dependencies, tsx included.
+#
+#   docker build -t llmxmapreduce:0.1.0 .
+#   docker run --rm -e NATS_URL=nats://host.docker.internal:4222 llmxmapreduce:0.1.0 reducer
+#
+# The argument selects the service: coordinator | mapper (default) | convolver | reducer.
+# Metrics and health are served on METRICS_PORT (9464): /metrics, /healthz, /readyz.
+
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# --- dependencies: production only, from the lockfile ---------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+# Install scripts are skipped: native helpers (msgpackr-extract, esbuild) ship prebuilt
+# binaries in optional platform packages, which npm installs without running scripts.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force \
+ && node -e "import('tsx/esm/api').then(() => console.log('tsx present'))"
+
+# --- runtime ---------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="llmxmapreduce" \
+      org.opencontainers.image.description="LLM×MapReduce services over NATS JetStream" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV NODE_ENV=production \
+    METRICS_PORT=9464
+WORKDIR /app
+# Code and dependencies belong to root and are read-only for the service user.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json ./
+COPY bin ./bin
+COPY cli ./cli
+COPY services ./services
+COPY shared ./shared
+# The "node" user of the base image (uid 1000), numeric so that Kubernetes can verify
+# runAsNonRoot. tsx caches compiled files under /tmp: mount a writable volume there when the
+# root filesystem is read-only.
+USER 1000:1000
+EXPOSE 9464
+ENTRYPOINT ["node", "bin/llmxmr.js", "service"]
+CMD ["mapper"]
