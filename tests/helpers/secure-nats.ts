@@ -1,0 +1,95 @@
+/**
+ * A private nats-server started with the generated per-role configuration (one user per role,
+ * each with a random password), for the security tests. Readiness is checked by logging in as
+ * the administrator: an unauthenticated probe would be refused.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { findNatsServer, freePort, NATS_INSTALL_HINT } from '../../shared/bus/nats-server.ts';
+import { natsServerConfig, type ConfigUser, type SecurityRole } from '../../shared/security/permissions.ts';
+import { loadEnv, type Env } from '../../shared/config/env.ts';
+
+export interface SecureNats {
+  url: string;
+  dir: string;
+  config: string;
+  /** Password of each role's user (the user name is the role). */
+  passwords: Record<SecurityRole, string>;
+  /** Server log (permission violations are logged here). */
+  log(): string;
+  /** Environment for a process of `role` on this server. */
+  env(role: SecurityRole, over?: Record<string, string>): Env;
+  stop(): Promise<void>;
+}
+
+const ROLES: SecurityRole[] = ['admin', 'coordinator', 'mapper', 'convolver', 'reducer', 'client'];
+
+export async function startSecureNats(prefix: string, extraUsers: ConfigUser[] = [], passwordOf?: (r: SecurityRole) => string): Promise<SecureNats> {
+  const bin = findNatsServer();
+  if (!bin) throw new Error(NATS_INSTALL_HINT);
+  const dir = mkdtempSync(join(tmpdir(), 'llmxmr-secure-'));
+  const passwords = Object.fromEntries(ROLES.map((r) => [r, passwordOf?.(r) ?? randomBytes(12).toString('hex')])) as Record<SecurityRole, string>;
+  const users: ConfigUser[] = [...ROLES.map((role) => ({ user: role, password: passwords[role], role })), ...extraUsers];
+  const config = natsServerConfig({ prefix, users });
+  const confPath = join(dir, 'nats.conf');
+  writeFileSync(confPath, config);
+  const port = await freePort();
+  const logPath = join(dir, 'server.log');
+  const child: ChildProcess = spawn(bin, ['-c', confPath, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'js'), '-l', logPath], {
+    stdio: 'ignore',
+  });
+  const url = `nats://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited at start (code ${child.exitCode}); see ${logPath}`);
+    try {
+      const nc = await connect({ servers: url, user: 'admin', pass: passwords.admin, timeout: 500, reconnect: false });
+      await nc.close();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`nats-server did not accept the admin login on ${url} in time`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    dir,
+    config,
+    passwords,
+    log: () => {
+      try {
+        return readFileSync(logPath, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    env: (role, over = {}) =>
+      loadEnv({
+        NATS_URL: url,
+        NATS_USER: role,
+        NATS_PASS: passwords[role],
+        MR_PREFIX: prefix,
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+        METRICS_PORT: '0',
+        MR_ACK_WAIT_MS: '5000',
+        MR_MAX_DELIVER: '3',
+        ...over,
+      }),
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
