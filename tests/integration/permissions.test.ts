@@ -51,10 +51,6 @@ function result(env: TaskEnvelope, output: unknown): TaskResult {
 
 beforeAll(async () => {
   s = await startSecureNats(PREFIX);
-  const nc = await connectNats(s.env('admin'), { reconnect: false });
-  conns.push(nc);
-  expect(await provision(nc, n, { maxDeliver: 2, ackWaitMs: 1_000 })).toEqual({ provisioned: true });
-  admin = await Bus.open(nc, PREFIX);
 });
 
 afterAll(async () => {
@@ -68,14 +64,19 @@ describe('one credential per role on a server with the generated accounts', () =
     await expect(connectNats({ ...s.env('mapper'), NATS_PASS: 'wrong' }, { reconnect: false })).rejects.toThrow(/refused these credentials/);
   });
 
-  it('a restricted role cannot provision, but starts on what the administrator provisioned', async () => {
+  it('a restricted role cannot provision: it is told to ask an administrator, then uses what the administrator set up', async () => {
     const nc = await connectNats(s.env('mapper'), { reconnect: false });
     conns.push(nc);
-    const r = await provision(nc, n, { maxDeliver: 2, ackWaitMs: 1_000 });
+    const opts = { maxDeliver: 2, ackWaitMs: 1_000 };
+    await expect(provision(nc, n, opts)).rejects.toThrow(/not provisioned.*administrator credentials/);
+    const anc = await connectNats(s.env('admin'), { reconnect: false });
+    conns.push(anc);
+    expect(await provision(anc, n, opts)).toEqual({ provisioned: true });
+    admin = await Bus.open(anc, PREFIX);
+    const r = await provision(nc, n, opts);
     expect(r.provisioned).toBe(false);
     expect(r.reason).toMatch(/STREAM\.UPDATE/);
-    // ...and is told plainly when nothing was provisioned under a prefix
-    await expect(provision(nc, names('other'), { maxDeliver: 2, ackWaitMs: 1_000 })).rejects.toThrow(/not provisioned.*administrator/);
+    await expect(provision(nc, names('other'), opts)).rejects.toThrow(/may not see any stream of prefix "other"/);
   });
 
   it('a mapper pulls and acks from its own consumer, writes results and reads what a task needs', async () => {
@@ -184,6 +185,9 @@ describe('services, each on its own credential', () => {
       for await (const msg of batch) got.push(msg);
       expect(got.map((g) => g.info.deliveryCount)).toEqual([delivery]);
     }
+    // the server notices the exhausted task when it next tries to deliver (a waiting pull)
+    const none = await consumer.fetch({ max_messages: 1, expires: 3_000 });
+    for await (const msg of none) throw new Error(`unexpected delivery ${msg.info.deliveryCount}`);
     const failed = await until('the failure result', async () => (await admin.getResult('perm-exhaust', env.taskId)) ?? undefined, 20_000);
     expect(failed.status).toBe('failed');
     const dl = await until('the dead letter', async () => (await listDeadLetters(admin, { jobId: 'perm-exhaust' }))[0], 10_000);

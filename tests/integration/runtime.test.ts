@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encode } from '../../shared/protocol/codec.ts';
 import { taskId } from '../../shared/protocol/ids.ts';
 import { PROTOCOL_VERSION, ZERO_USAGE } from '../../shared/protocol/schemas.ts';
-import { submitJob, waitForJob, fetchResult } from '../../shared/client/client.ts';
+import { submitJob, waitForJob, fetchResult, cancelJob } from '../../shared/client/client.ts';
 import { echoOp } from '../helpers/test-ops.ts';
 import { logLines, spawnRole, testCluster, testEnv, tmpLog, until, type TestCluster } from '../helpers/cluster.ts';
 import type { ChildProcess } from 'node:child_process';
@@ -142,5 +142,20 @@ describe('job runtime', () => {
     const done = counts(logLines(log), 'done');
     expect(done.size).toBe(12);
     expect([...done.values()].every((c) => c === 1)).toBe(true);
+  });
+
+  it('a cancelled job stops, is marked cancelled, and its remaining tasks are dropped', async () => {
+    cluster = await testCluster(testEnv({ MR_CONCURRENCY: '1' }));
+    await cluster.start('coordinator', { testScripts: true });
+    await cluster.start('mapper');
+    const log = tmpLog();
+    const events: string[] = [];
+    await submitJob(cluster.bus, fanoutJob('cancel-1', { n: 30, ms: 200, log }));
+    await until('the first task to finish', () => logLines(log).includes('done 0'));
+    await cancelJob(cluster.bus, 'cancel-1');
+    const st = await waitForJob(cluster.bus, 'cancel-1', { onEvent: (e) => events.push(e.type) });
+    expect(st.state).toBe('cancelled');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(logLines(log).filter((l) => l.startsWith('done')).length).toBeLessThan(30);
   });
 });
