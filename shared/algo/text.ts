@@ -60,3 +60,75 @@ export function sentences(text: string): string[] {
     .map((s) => s.text.trim())
     .filter((s) => s.length > 0);
 }
+
+/**
+ * The JSON value in a model's free-text reply, if any: a fenced ```json block, the whole
+ * reply, or the span from the first "{" (or "[") to the last "}" (or "]"). Undefined if none parses.
+ */
+export function extractJson(text: string): unknown {
+  const tries: string[] = [];
+  for (const m of text.matchAll(/(`{3,}|~{3,})[ \t]*(?:json|JSON)?[ \t]*\n([^]*?)\n[ \t]*\1/g)) tries.push(m[2]);
+  tries.push(text.trim());
+  for (const [open, close] of [
+    ['{', '}'],
+    ['[', ']'],
+  ]) {
+    const a = text.indexOf(open);
+    const b = text.lastIndexOf(close);
+    if (a >= 0 && b > a) tries.push(text.slice(a, b + 1));
+  }
+  for (const t of tries) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      // try the next candidate
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A light English stemmer for matching question words to document words: folds plurals and
+ * possessives ("digits" → "digit", "keys" → "key", "stories" → "story"). Deliberately mild, so
+ * it never merges unrelated words.
+ */
+export function stem(word: string): string {
+  let w = word.toLowerCase().replace(/['’]s$/, '');
+  if (w.length > 4 && w.endsWith('ies')) return w.slice(0, -3) + 'y';
+  if (w.length > 4 && /(?:ss|x|ch|sh)es$/.test(w)) return w.slice(0, -2);
+  if (w.length > 3 && w.endsWith('s') && !/(?:ss|us|is)$/.test(w)) w = w.slice(0, -1);
+  return w;
+}
+
+/** Stemmed content words of a text (see `terms`). */
+export function stemmedTerms(text: string): string[] {
+  return terms(text).map(stem);
+}
+
+/**
+ * Okapi BM25 score of each document (a list of terms) for the query terms, with idf computed
+ * over the given documents. Repeated query terms count once.
+ */
+export function bm25(query: readonly string[], docs: readonly (readonly string[])[], k1 = 1.2, b = 0.75): number[] {
+  const q = [...new Set(query)];
+  const n = docs.length;
+  if (n === 0 || q.length === 0) return docs.map(() => 0);
+  const avgLen = docs.reduce((s, d) => s + d.length, 0) / n || 1;
+  const df = new Map<string, number>();
+  const tfs = docs.map((d) => {
+    const tf = new Map<string, number>();
+    for (const t of d) tf.set(t, (tf.get(t) ?? 0) + 1);
+    for (const t of q) if (tf.has(t)) df.set(t, (df.get(t) ?? 0) + 1);
+    return tf;
+  });
+  return tfs.map((tf, i) => {
+    let s = 0;
+    for (const t of q) {
+      const f = tf.get(t);
+      if (!f) continue;
+      const idf = Math.log(1 + (n - (df.get(t) ?? 0) + 0.5) / ((df.get(t) ?? 0) + 0.5));
+      s += (idf * f * (k1 + 1)) / (f + k1 * (1 - b + (b * docs[i].length) / avgLen));
+    }
+    return s;
+  });
+}

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { chunkText } from '../../shared/algo/chunk.ts';
 import { createRng, type Rng } from '../../shared/algo/rng.ts';
+import { bm25, stem } from '../../shared/algo/text.ts';
 import type { V1Profile } from '../../shared/protocol/schemas.ts';
 import { collapseOp, isRelevant, mapOp, NO_RELEVANT_ANSWER, reduceOp, type V1Record } from '../../shared/ops/v1/index.ts';
 
@@ -155,5 +156,21 @@ describe('offline engine on other task shapes', () => {
     for (const r of relevant) expect(text).toContain(r.answer.split(' ').slice(0, 5).join(' '));
     expect(final.answer.length).toBeGreaterThan(0);
     expect(final.answer.split(/\s+/).length).toBeLessThanOrEqual(420);
+  });
+});
+
+describe('text helpers for the offline engine', () => {
+  it('stem folds plurals and possessives but keeps words ending in ss, us or is', () => {
+    expect(['digits', 'keys', 'stories', 'boxes', "Anne's", 'pass', 'bus', 'analysis'].map(stem)).toEqual([
+      'digit', 'key', 'story', 'box', 'anne', 'pass', 'bus', 'analysis',
+    ]);
+  });
+
+  it('bm25 scores documents without the query terms 0 and ranks a rarer matched term higher', () => {
+    const docs = [['grass', 'green'], ['pass', 'key', 'number'], ['key', 'lock'], ['key', 'door']];
+    const s = bm25(['pass', 'key'], docs);
+    expect(s[0]).toBe(0);
+    expect(s[1]).toBeGreaterThan(s[2]);
+    expect(s[2]).toBeCloseTo(s[3]);
   });
 });

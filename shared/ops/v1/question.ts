@@ -1,0 +1,132 @@
+/**
+ * What a V1 question asks for, worked out from its text for the offline engine: its focus
+ * terms, the answer shape it expects, and special forms (a key to look up, lettered options,
+ * an aggregate over numbers, a summary request). Pure: no I/O.
+ */
+import type { V1Profile } from '../../protocol/schemas.ts';
+import { stem, stemmedTerms } from '../../algo/text.ts';
+
+export type QuestionKind = 'kv' | 'choice' | 'math' | 'summary' | 'lookup';
+export type MathOp = 'max' | 'min' | 'sum' | 'count' | 'mean' | 'median';
+export type Expect = 'number' | 'person' | 'time' | 'place' | 'any';
+
+export interface ChoiceOption {
+  letter: string;
+  text: string;
+  terms: string[];
+}
+
+export interface QuestionInfo {
+  kind: QuestionKind;
+  /** Stemmed content terms of the sentence that asks (the one with "?"), or of the whole question. */
+  focus: string[];
+  /** Other stemmed content terms of the question (instructions' boilerplate removed). */
+  context: string[];
+  /** Lower-cased words of the question, to keep answers from echoing it. */
+  questionWords: Set<string>;
+  kvKey?: string;
+  options: ChoiceOption[];
+  mathOp?: MathOp;
+  expects: Expect;
+}
+
+/** Words that frame a task rather than say what it is about. */
+const BOILERPLATE = new Set(
+  (
+    'answer question find memorize memorise remember quiz important info information hidden irrelevant text lot ' +
+    'read please following given provide extract specified corresponding concise reply respond single letter ' +
+    'option correct tell say anything else only document passage article book list below above context note ' +
+    'summarize summarise summary write brief detail detailed paragraph story novel chapter report highlight ' +
+    'part parts related relate review reviewed lawyer'
+  )
+    .split(/\s+/)
+    .map(stem),
+);
+
+const OPTION_RE = /^[ \t]*(?:\(([A-D])\)|([A-D])[.):：])[ \t]+(.+?)[ \t]*$/gm;
+const KV_RE = /\bkey\s*[:：]?\s*["“]([^"”\n]{1,200})["”]/i;
+
+function detectMathOp(q: string): MathOp | undefined {
+  const s = q.toLowerCase();
+  if (/\b(largest|greatest|biggest|highest|maximum|max)\b/.test(s)) return 'max';
+  if (/\b(smallest|least|lowest|minimum|min)\b/.test(s)) return 'min';
+  if (/\bmedian\b/.test(s)) return 'median';
+  if (/\b(average|mean)\b/.test(s)) return 'mean';
+  if (/\b(sum|total)\b/.test(s)) return 'sum';
+  if (/\bhow many (numbers|values|items|elements|entries)\b/.test(s)) return 'count';
+  return undefined;
+}
+
+function detectExpect(s: string): Expect {
+  const t = s.toLowerCase();
+  if (/\bhow (many|much|long|old|far)\b|\bwhat (number|amount|percentage)\b|\bdigits?\b|\bnumbers?\b/.test(t)) {
+    return 'number';
+  }
+  if (/\bwhen\b|\bwhat (year|date|time|day|month)\b|\bwhich year\b/.test(t)) return 'time';
+  if (/\bwho(m|se)?\b/.test(t)) return 'person';
+  if (/\bwhere\b/.test(t)) return 'place';
+  return 'any';
+}
+
+/** The sentence that asks: the last one ending in "?" (without a lead-in such as "Details:"), else the last line. */
+function askingSentence(stemText: string): string {
+  const parts = stemText.split(/(?<=[?？])|\n+/).map((s) => s.trim()).filter(Boolean);
+  const asks = parts.filter((p) => /[?？]$/.test(p));
+  if (asks.length === 0) return parts.length > 0 ? parts[parts.length - 1] : stemText;
+  const pieces = asks[asks.length - 1].split(/(?<=[.!。:：])\s+/);
+  return pieces[pieces.length - 1];
+}
+
+export function analyzeQuestion(question: string, profile: V1Profile): QuestionInfo {
+  const options: ChoiceOption[] = [];
+  for (const m of question.matchAll(OPTION_RE)) {
+    const letter = (m[1] ?? m[2]).toUpperCase();
+    if (!options.some((o) => o.letter === letter)) options.push({ letter, text: m[3], terms: stemmedTerms(m[3]) });
+  }
+  const hasOptions = options.length >= 2;
+  const stemText = hasOptions ? question.replace(OPTION_RE, '') : question;
+  const kvKey = KV_RE.exec(question)?.[1];
+  const mathOp = detectMathOp(stemText);
+  const asking = askingSentence(stemText);
+  const all = [...new Set(stemmedTerms(stemText))].filter((t) => !BOILERPLATE.has(t));
+  const asked = [...new Set(stemmedTerms(asking))];
+  let focus = asked.filter((t) => !BOILERPLATE.has(t));
+  if (focus.length === 0) focus = asked.length > 0 ? asked : all;
+  const focusSet = new Set(focus);
+  let kind: QuestionKind = 'lookup';
+  if (profile === 'sum') kind = 'summary';
+  else if (kvKey) kind = 'kv';
+  else if (hasOptions) kind = 'choice';
+  else if (mathOp && (profile === 'math' || /\bnumbers?\b|\blist\b|\barray\b/i.test(stemText))) kind = 'math';
+  return {
+    kind,
+    focus,
+    context: all.filter((t) => !focusSet.has(t)),
+    questionWords: new Set(question.toLowerCase().match(/[\p{L}\p{N}_-]+/gu) ?? []),
+    kvKey,
+    options: hasOptions ? options : [],
+    mathOp,
+    expects: detectExpect(asking),
+  };
+}
+
+/** The option letter an answer names ("B", "(c)", "Answer: D. text", "option a"), if any. */
+export function letterOf(answer: string): string | undefined {
+  const t = answer.trim();
+  const m =
+    /^\(?([A-Da-d])(?:[.):：,]|\s|$)/.exec(t) ??
+    /\b(?:option|answer|choice)(?:\s+is)?[\s:：]*\(?([A-Da-d])\b/i.exec(t) ??
+    /(?:^|\s)\(?([A-D])\)?[.]?$/.exec(t);
+  return m ? m[1].toUpperCase() : undefined;
+}
+
+/** An answer normalised for comparing: lower case, no punctuation or articles, single spaces. */
+export function normalizeAnswer(answer: string): string {
+  return answer
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s.-]/gu, ' ')
+    .replace(/(?<!\d)[.-]|[.-](?!\d)/g, ' ')
+    .replace(/\b(a|an|the)\b/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
