@@ -199,7 +199,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
   let structured = true;
 
   /** One chat completion with the retry policy; returns the reply text. */
-  async function complete(op: OpDef, messages: ChatMessage[], schema: Record<string, unknown> | null, deadline: number, env: OpEnv, meta: TaskMeta, usage: Usage) {
+  async function complete(op: OpDef, messages: ChatMessage[], schema: Record<string, unknown> | null, deadline: number, env: OpEnv, meta: TaskMeta, usage: Usage, maxTokens?: number) {
     const log = opts.log?.child({ op: op.name, jobId: meta.jobId, taskId: meta.taskId, model: opts.model });
     for (let retry = 0; ; ) {
       const useSchema = structured && schema !== null;
@@ -217,7 +217,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
           {
             model: opts.model,
             messages: sent,
-            ...(op.maxOutputTokens ? { max_tokens: op.maxOutputTokens } : {}),
+            ...(maxTokens ? { max_tokens: maxTokens } : {}),
             ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
             ...(useSchema
               ? { response_format: { type: 'json_schema', json_schema: { name: op.name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64), schema, strict: false } } }
@@ -276,9 +276,13 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
       const usage: Usage = { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0 };
       const schema = jsonSchemaOf(op);
       const messages = await op.prompt(input, env);
-      const first = await complete(op, messages, schema, deadline, env, meta, usage);
+      // An op input may ask for a longer reply than the op's default (e.g. summaries).
+      const asked = (input as { maxOutputTokens?: unknown } | null)?.maxOutputTokens;
+      const maxTokens = typeof asked === 'number' ? asked : op.maxOutputTokens;
+      const done = (value: O) => ({ output: op.finalize ? op.finalize(value, input) : value, usage });
+      const first = await complete(op, messages, schema, deadline, env, meta, usage, maxTokens);
       const got = interpret(op, input, first.text);
-      if (got.ok) return { output: got.value, usage };
+      if (got.ok) return done(got.value);
       const stats = failureEntry(op.name, opts.model);
       stats.invalidOutput++;
       opts.log?.warn({ op: op.name, jobId: meta.jobId, taskId: meta.taskId, error: got.error }, 'reply failed validation; asking once for a repair');
@@ -287,9 +291,9 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
         { role: 'assistant', content: first.text.slice(0, 8000) },
         { role: 'user', content: repairNote(got.error, first.truncated, schema) },
       ];
-      const second = await complete(op, repair, schema, deadline, env, meta, usage);
+      const second = await complete(op, repair, schema, deadline, env, meta, usage, maxTokens);
       const again = interpret(op, input, second.text);
-      if (again.ok) return stats.repaired++, { output: again.value, usage };
+      if (again.ok) return stats.repaired++, done(again.value);
       stats.invalidOutput++;
       throw new TransientError(`${op.name}: the model's reply did not match the output schema, even after a repair round: ${again.error}`);
     },

@@ -38,6 +38,11 @@ export interface OpDef<I = any, O = any> {
    * (servers without structured output). Throw if the text cannot be understood.
    */
   parse?(text: string, input: I): O;
+  /**
+   * Fix fields of a model's validated output that only the input can know (source indices,
+   * known ids), so the model is never trusted with bookkeeping. Applied by model engines.
+   */
+  finalize?(output: O, input: I): O;
   /** Deterministic, model-free implementation computed from the input's content. */
   extractive(input: I, env: OpEnv): Promise<O> | O;
 }

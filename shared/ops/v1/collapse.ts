@@ -8,7 +8,7 @@ import { V1ProfileSchema } from '../../protocol/schemas.ts';
 import { defineOp, fence, type ChatMessage } from '../op.ts';
 import { integrate } from './integrate.ts';
 import { fillTemplate, getProfile } from './profiles.ts';
-import { parseRecordText, RecordSchema, renderRecords, type V1Record } from './record.ts';
+import { hasNoInfoMarker, parseRecordText, RecordSchema, renderRecords, type V1Record } from './record.ts';
 
 export const CollapseInputSchema = z.object({
   records: z.array(RecordSchema),
@@ -42,6 +42,7 @@ export const collapseOp = defineOp<CollapseInput, V1Record>({
   maxOutputTokens: 300,
   prompt: (input) => collapseMessages(input),
   parse: (text, input) => parseRecordText(text, { chunks: chunksOf(input.records), question: input.question }),
+  finalize: (out, input) => ({ ...out, chunks: chunksOf(input.records), irrelevant: out.irrelevant || hasNoInfoMarker(out.answer) }),
   extractive: (input) => {
     const r = integrate(input.records, input.question, input.profile, 'collapse');
     return {

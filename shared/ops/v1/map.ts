@@ -7,7 +7,7 @@ import { V1ProfileSchema } from '../../protocol/schemas.ts';
 import { defineOp, fence, type ChatMessage } from '../op.ts';
 import { extractRecord } from './extract.ts';
 import { fillTemplate, getProfile } from './profiles.ts';
-import { parseRecordText, RecordSchema, type V1Record } from './record.ts';
+import { hasNoInfoMarker, parseRecordText, RecordSchema, type V1Record } from './record.ts';
 
 export const MapInputSchema = z.object({
   chunk: z.object({ index: z.number().int().nonnegative(), text: z.string() }),
@@ -36,5 +36,7 @@ export const mapOp = defineOp<MapInput, V1Record>({
   maxOutputTokens: 300,
   prompt: (input) => mapMessages(input),
   parse: (text, input) => parseRecordText(text, { chunks: [input.chunk.index], question: input.question }),
+  // The model never has to track chunk numbers; a marker in the answer always means irrelevant.
+  finalize: (out, input) => ({ ...out, chunks: [input.chunk.index], irrelevant: out.irrelevant || hasNoInfoMarker(out.answer) }),
   extractive: (input) => extractRecord(input.chunk.text, input.chunk.index, input.question, input.profile),
 });

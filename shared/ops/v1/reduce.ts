@@ -67,6 +67,11 @@ export const reduceOp = defineOp<ReduceInput, ReduceOutput>({
   maxOutputTokens: 300,
   prompt: (input) => reduceMessages(input),
   parse: (text, input) => parseReduceReply(text, input),
+  // Only chunks that really stand behind the input records may be cited.
+  finalize: (out, input) => {
+    const known = new Set(input.records.flatMap((r) => r.chunks));
+    return { ...out, chunks: out.chunks.filter((c) => known.has(c)) };
+  },
   extractive: (input) => {
     const r = integrate(input.records, input.question, input.profile, 'reduce');
     return { answer: r.answer, rationale: r.rationale, confidence: r.confidence, chunks: r.support };
