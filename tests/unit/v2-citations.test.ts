@@ -42,6 +42,12 @@ describe('finding citations', () => {
     expect(citedKeys('It costs $5 and [@P001] says $10.')).toEqual(['P001']);
   });
 
+  it('does not let LaTeX-style quotes swallow citations across paragraphs', () => {
+    const text = "A ``quoted'' phrase [@P1].\n\nMore text [@P2] and ``another'' one [@P3].";
+    expect(citedKeys(text)).toEqual(['P1', 'P2', 'P3']);
+    expect(citedKeys('multi ``code [@P4]\nspan`` here')).toEqual([]);
+  });
+
   it('treats an unclosed fence as running to the end', () => {
     expect(citedKeys('ok [@P1]\n```\nnot [@P2]')).toEqual(['P1']);
   });

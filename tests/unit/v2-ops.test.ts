@@ -185,6 +185,34 @@ describe('v2.write offline', () => {
   });
 });
 
+describe('finalize hooks keep bookkeeping out of the model\'s hands', () => {
+  it('a digest belongs to the input paper and cites nothing else', () => {
+    const input = { title: 'T', paperId: 'P003', paperTitle: 't', textKey: 'k', part: { index: 0, count: 1 }, sections: [] };
+    const out = digestOp.finalize!({ paperId: 'P999', sections: { S1: 'Claim [@P003; @P001].' }, suggestion: '' }, input);
+    expect(out).toEqual({ paperId: 'P003', sections: { S1: 'Claim [@P003].' }, suggestion: '' });
+  });
+
+  it('a section cites only papers its material cites, without invented headings', () => {
+    const input = writeOp.input.parse({
+      title: 'T',
+      role: 'parent',
+      node: { id: 'S1', number: '1', title: 'A', construction: '', analysis: 'compare [@P005]' },
+      digests: [{ paperId: 'P001', paperTitle: 't', text: 'x [@P001].' }],
+      children: [{ id: 'S1.1', number: '1.1', title: 'B', text: 'y [@P002].' }],
+    });
+    const out = writeOp.finalize!({ text: '## Made up\nA [@P001] B [@P002] C [@P005] D [@P777].' }, input);
+    expect(out.text).toBe('A [@P001] B [@P002] C [@P005] D.');
+  });
+
+  it('an outline cites only the papers it was drafted from', () => {
+    const out = outlinePartialOp.finalize!(
+      { sections: [{ id: '', title: 'A', construction: '', analysis: 'Compare [@P001; @P404].', children: [] }] },
+      { title: 'T', papers: [PAPERS[0]] },
+    );
+    expect(out.sections[0].analysis).toBe('Compare [@P001].');
+  });
+});
+
 describe('v2.figures', () => {
   it('accepts a well-formed table and Mermaid block and names the faults of bad ones', () => {
     expect(figureProblems({ sectionId: 'S1', kind: 'table', caption: 'c', content: '| a | b |\n|---|---|\n| 1 | 2 |' })).toEqual([]);

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { runV2 } from '../../services/coordinator/jobs/v2.ts';
+import { digestsBySection, pruneEmptySections, rekeyDigests } from '../../services/coordinator/jobs/v2-write.ts';
+import type { OutlineNode } from '../../shared/algo/outline.ts';
 import { createRng } from '../../shared/algo/rng.ts';
 import { TaskFailedError, type JobContext, type Settled } from '../../shared/jobs/types.ts';
 import type { OpDef, OpEnv } from '../../shared/ops/op.ts';
@@ -160,10 +162,28 @@ describe('runV2 offline', () => {
     expect(r.record.groups.flat().sort()).toEqual(['P001', 'P002', 'P003', 'P004', 'P005', 'P006', 'P007', 'P008']);
   });
 
+  it('groups large collections in batches, each repaired on its own', async () => {
+    const f = fakeContext(small, { groupMode: 'llm', groupBatch: 3 }, (op, input) => (op === 'v2.group' && input.papers.length === 2 ? 'bad reply' : null));
+    const r = (await runV2(f.ctx)) as any;
+    expect(f.tasks.filter((t) => t.op === 'v2.group').map((t) => t.input.papers.length)).toEqual([3, 3, 2]);
+    expect(r.record.groups.flat().sort()).toEqual(['P001', 'P002', 'P003', 'P004', 'P005', 'P006', 'P007', 'P008']);
+    expect(r.record.failures[0]).toMatchObject({ stage: 'group', id: 'batch 3/3' });
+  });
+
   it('adds a checked overview table when figures are asked for', async () => {
     const r = (await runV2(fakeContext(small, { figures: true, bibtex: true }).ctx)) as any;
     expect(r.markdown).toContain('*Table: Sections of the survey at a glance*');
     expect(r.record.bibtex).toMatch(/^@misc\{\w+2025\w+,/);
+    checkNumbering(r.markdown, r.record.references.length);
+  });
+
+  it('merges many partial outlines in a tree, and falls back offline when a merge fails', async () => {
+    const f = fakeContext(small, { outlineBatch: 1, mergeFanIn: 2 }, (op, input) => (op === 'v2.outline.merge' && input.partials.length === 1 ? 'overloaded' : null));
+    const r = (await runV2(f.ctx)) as any;
+    expect(f.tasks.filter((t) => t.op === 'v2.outline.partial')).toHaveLength(3);
+    expect(f.tasks.filter((t) => t.op === 'v2.outline.merge').map((t) => t.input.partials.length)).toEqual([2, 1, 2]);
+    expect(r.record.failures).toHaveLength(1);
+    expect(r.record.failures[0]).toMatchObject({ stage: 'outline', id: 'merge 2/2', reason: expect.stringMatching(/overloaded; merged by the offline clustering instead$/) });
     checkNumbering(r.markdown, r.record.references.length);
   });
 
@@ -175,6 +195,42 @@ describe('runV2 offline', () => {
 
   it('refuses an input with fewer than two usable papers', async () => {
     await expect(runV2(fakeContext({ title: 'T', papers: [small.papers[0], small.papers[8]] }).ctx)).rejects.toThrow(/at least 2 papers/);
+  });
+});
+
+describe('filing digests for the writer', () => {
+  const n = (id: string, children: OutlineNode[] = []): OutlineNode => ({ id, title: `T${id}`, construction: `c${id}`, analysis: '', children });
+  const outline = n('S0', [n('S1', [n('S1.1'), n('S1.2')]), n('S2', [n('S2.1'), n('S2.2')]), n('S3')]);
+
+  it('drops sections no digest informs, folds a lone survivor into its parent, and maps old ids to new', () => {
+    const informed = new Set(['S1.1', 'S1.2', 'S2.2', 'S3']);
+    const { outline: o, idMap, removed } = pruneEmptySections(outline, (id) => informed.has(id));
+    expect(removed).toEqual(['2.1 TS2.1']);
+    expect(o.children.map((c) => [c.id, c.title, c.children.length])).toEqual([
+      ['S1', 'TS1', 2],
+      ['S2', 'TS2', 0],
+      ['S3', 'TS3', 0],
+    ]);
+    expect(o.children[1].construction).toBe('cS2 cS2.2');
+    expect(idMap.get('S2.2')).toBe('S2');
+    expect(idMap.has('S2.1')).toBe(false);
+  });
+
+  it('gives each section one entry per paper, joining texts that fold together', () => {
+    const idMap = new Map([
+      ['S1', 'S1'],
+      ['S2', 'S2'],
+      ['S2.2', 'S2'],
+    ]);
+    const digests = rekeyDigests([{ paperId: 'P1', sections: { S2: 'a [@P1].', 'S2.2': 'b [@P1].', S9: 'x' }, suggestion: '' }], idMap);
+    expect(digests[0].sections).toEqual({ S2: 'a [@P1]. b [@P1].' });
+    const small = n('S0', [n('S1'), n('S2')]);
+    const { bySection, unknown } = digestsBySection(small, [...digests, { paperId: 'P2', sections: { S2: 'c [@P2].', S7: 'y' }, suggestion: '' }], new Map([['P1', 'Paper one']]));
+    expect(bySection.get('S2')).toEqual([
+      { paperId: 'P1', paperTitle: 'Paper one', text: 'a [@P1]. b [@P1].' },
+      { paperId: 'P2', paperTitle: 'P2', text: 'c [@P2].' },
+    ]);
+    expect(unknown).toBe(1);
   });
 });
 

@@ -1,0 +1,259 @@
+/**
+ * V2 job script: topic + papers → cited Markdown survey.
+ *
+ *   ingest → group → partial outlines (map) → merge (reduce, tree-shaped for many partials)
+ *   → repair → digest every paper (map, failures recorded) → [refinement blocks + re-digest]
+ *   → write bottom-up (dependency-driven) → figures (optional) → assemble with numbered citations.
+ */
+import { z } from 'zod';
+import type { JobContext } from '../../../shared/jobs/types.ts';
+import { V2ParamsSchema } from '../../../shared/protocol/schemas.ts';
+import { batches, chunk, randomGroups, rebalance } from '../../../shared/algo/grouping.ts';
+import { ROOT_ID, leaves, repairOutline, sections, sectionNumber, walk, type OutlineNode } from '../../../shared/algo/outline.ts';
+import { assembleSurvey, slugify } from '../../../shared/algo/assemble.ts';
+import { citedKeys } from '../../../shared/algo/citations.ts';
+import { groupOp } from '../../../shared/ops/v2/group.ts';
+import { outlinePartialOp } from '../../../shared/ops/v2/outline-partial.ts';
+import { outlineMergeOp, type MergeInput } from '../../../shared/ops/v2/outline-merge.ts';
+import { digestOp, mergeDigestParts, normaliseDigest, type DigestInput, type DigestOutput } from '../../../shared/ops/v2/digest.ts';
+import { figuresOp, figureProblems, renderFigure } from '../../../shared/ops/v2/figures.ts';
+import { cutAt } from '../../../shared/protocol/v2-input.ts';
+import { ingest, type Ingested } from './v2-ingest.ts';
+import { assertRefinementAvailable, refineBlock } from './v2-refine.ts';
+import { digestsBySection, pruneEmptySections, rekeyDigests, writeSections, type Failure } from './v2-write.ts';
+
+/** V2 params: the wire schema plus the optional knobs this script reads (all with defaults). */
+export const V2JobParamsSchema = V2ParamsSchema.extend({
+  /** Papers per grouping task in llm mode. */
+  groupBatch: z.number().int().min(2).max(2000).default(300),
+  /** Digest groups per partial outline (upstream: 3). */
+  outlineBatch: z.number().int().min(1).max(64).default(3),
+  /** Partial outlines per merge task; more partials are merged in a tree. */
+  mergeFanIn: z.number().int().min(2).max(256).default(16),
+  /** Characters of paper text per digest task; longer papers are digested in chunks. */
+  digestChunkChars: z.number().int().min(2000).max(2_000_000).default(48_000),
+  /** Deepest section level of the outline (1-4). */
+  maxDepth: z.number().int().min(1).max(4).default(3),
+  /** Characters of each abstract shown to the partial-outline op. */
+  abstractChars: z.number().int().min(200).max(20_000).default(1500),
+  /** Target words per section (passed to the writer; the offline writer ignores it). */
+  sectionWords: z.number().int().min(50).max(5000).optional(),
+  figures: z.boolean().default(false),
+  bibtex: z.boolean().default(false),
+});
+export type V2JobParams = z.infer<typeof V2JobParamsSchema>;
+
+function stage<T>(ctx: JobContext, name: string, fn: () => Promise<T>, data?: (r: T) => Record<string, unknown>): Promise<T> {
+  ctx.emit({ type: 'stage.started', stage: name });
+  return fn().then((r) => {
+    ctx.emit({ type: 'stage.finished', stage: name, ...(data ? { data: data(r) } : {}) });
+    return r;
+  });
+}
+
+const NO_BLOBS = { blobText: () => Promise.reject(new Error('the offline outline merge reads no blobs')) };
+
+const rootOf = (title: string, children: OutlineNode[]): OutlineNode => ({ id: ROOT_ID, title, construction: '', analysis: '', children });
+
+async function makeGroups(ctx: JobContext, p: V2JobParams, inp: Ingested, failures: Failure[]): Promise<string[][]> {
+  const ids = inp.papers.map((x) => x.id);
+  if (p.groupMode === 'random') return randomGroups(ctx.rng, ids, p.groupSize);
+  // The model groups shuffled batches of at most `groupBatch` papers (one reply cannot list
+  // thousands of ids); each batch's reply is repaired against that batch's papers.
+  const titles = new Map(inp.papers.map((x) => [x.id, x.title]));
+  const parts = chunk(ctx.rng.shuffle(ids), p.groupBatch);
+  const settled = await ctx.mapSettled(
+    groupOp,
+    parts.map((part) => ({ title: inp.title, groupSize: p.groupSize, papers: part.map((id) => ({ id, title: titles.get(id)! })) })),
+    { stage: 'group' },
+  );
+  return settled.flatMap((s, i) => {
+    if (!s.ok) {
+      failures.push({ stage: 'group', id: `batch ${i + 1}/${parts.length}`, reason: `${s.error}; random groups used instead` });
+      return randomGroups(ctx.rng, parts[i], p.groupSize);
+    }
+    const { groups, report } = rebalance(s.value.groups.map((g) => g.ids), p.groupSize, parts[i]);
+    if (report.unknown.length || report.duplicates.length || report.missing.length)
+      ctx.emit({ type: 'info', stage: 'group', message: `grouping repaired: ${report.unknown.length} unknown, ${report.duplicates.length} repeated, ${report.missing.length} missing ids`, data: { ...report } });
+    return groups;
+  });
+}
+
+async function makeOutline(ctx: JobContext, p: V2JobParams, inp: Ingested, groups: string[][], failures: Failure[], repairs: string[]): Promise<OutlineNode> {
+  const meta = new Map(inp.papers.map((x) => [x.id, x]));
+  const inputs = batches(ctx.rng, groups, p.outlineBatch).map((b) => ({
+    title: inp.title,
+    papers: b.flat().map((id) => ({ id, title: meta.get(id)!.title, abstract: cutAt(meta.get(id)!.abstract, p.abstractChars) })),
+  }));
+  const settled = await ctx.mapSettled(outlinePartialOp, inputs, { stage: 'outline' });
+  const tidy = (secs: OutlineNode[]) => repairOutline(rootOf(inp.title, secs), p.maxDepth).outline.children;
+  let level: MergeInput['partials'] = [];
+  settled.forEach((s, i) => {
+    if (s.ok && s.value.sections.length) level.push({ sections: tidy(s.value.sections) });
+    else failures.push({ stage: 'outline', id: `batch ${i + 1}`, reason: s.ok ? 'the partial outline is empty' : s.error });
+  });
+  if (level.length === 0) throw new Error('no partial outline could be drafted; see the failures');
+  // Many partials are merged in a tree (fan-in `mergeFanIn`), which also keeps each task small.
+  // A merge task that fails is done by the offline clustering instead, and recorded.
+  const mergeAll = async (inputs: MergeInput[]) => {
+    const settled = await ctx.mapSettled(outlineMergeOp, inputs, { stage: 'outline' });
+    return Promise.all(
+      settled.map(async (s, i) => {
+        if (s.ok) return s.value;
+        failures.push({ stage: 'outline', id: `merge ${i + 1}/${inputs.length}`, reason: `${s.error}; merged by the offline clustering instead` });
+        return outlineMergeOp.extractive(inputs[i], NO_BLOBS);
+      }),
+    );
+  };
+  while (level.length > p.mergeFanIn) {
+    const merged = await mergeAll(chunk(level, p.mergeFanIn).map((partials) => ({ title: inp.title, partials })));
+    level = merged.map((m) => ({ sections: tidy(m.sections) }));
+  }
+  const [merged] = await mergeAll([{ title: inp.title, partials: level }]);
+  const fixed = repairOutline(rootOf(inp.title, merged.sections), p.maxDepth);
+  repairs.push(...fixed.repairs);
+  if (fixed.problems.length) throw new Error(`the merged outline is unusable: ${fixed.problems.join('; ')}`);
+  return fixed.outline;
+}
+
+async function digestAll(ctx: JobContext, inp: Ingested, outline: OutlineNode, failures: Failure[], pass: number) {
+  const known = new Set(inp.papers.map((x) => x.id));
+  const view = sections(outline).map(({ node }) => ({
+    id: node.id,
+    title: node.title,
+    construction: node.construction,
+    leaf: node.children.length === 0,
+    papers: citedKeys(`${node.construction} ${node.analysis}`).filter((k) => known.has(k)),
+  }));
+  const ids = new Set(view.map((s) => s.id));
+  const tasks: DigestInput[] = [];
+  const owner: number[] = [];
+  inp.papers.forEach((paper, i) =>
+    inp.chunks[i].forEach((range, c, all) => {
+      tasks.push({
+        title: inp.title,
+        paperId: paper.id,
+        paperTitle: paper.title,
+        textKey: inp.keys[i],
+        ...(all.length > 1 ? { range } : {}),
+        part: { index: c, count: all.length },
+        sections: view,
+      });
+      owner.push(i);
+    }),
+  );
+  const settled = await ctx.mapSettled(digestOp, tasks, { stage: pass ? `digest ${pass + 1}` : 'digest' });
+  const parts = inp.papers.map(() => [] as DigestOutput[]);
+  let unknownSections = 0;
+  settled.forEach((s, t) => {
+    const paper = inp.papers[owner[t]];
+    const part = tasks[t].part;
+    if (!s.ok) {
+      failures.push({ stage: 'digest', id: part.count > 1 ? `${paper.id} part ${part.index + 1}/${part.count}` : paper.id, reason: s.error });
+      return;
+    }
+    const n = normaliseDigest(s.value, paper.id, ids);
+    unknownSections += n.unknownSections.length;
+    parts[owner[t]].push(n.digest);
+  });
+  const digests = inp.papers.flatMap((paper, i) => (parts[i].length ? [mergeDigestParts(paper.id, parts[i])] : []));
+  return { digests, unknownSections };
+}
+
+export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
+  const parsed = V2JobParamsSchema.safeParse(ctx.spec.params);
+  if (!parsed.success) throw new Error(`invalid V2 parameters: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const p = parsed.data;
+  assertRefinementAvailable(p.blocks);
+  const t0 = Date.now();
+  const failures: Failure[] = [];
+  const repairs: string[] = [];
+  const inp = await stage(ctx, 'ingest', () => ingest(ctx, p.inputKey, p.digestChunkChars), (r) => ({ papers: r.papers.length, skipped: r.skipped.length, truncated: r.truncated.length }));
+  const groups = await stage(ctx, 'group', () => makeGroups(ctx, p, inp, failures), (g) => ({ groups: g.length }));
+  let outline = await stage(ctx, 'outline', () => makeOutline(ctx, p, inp, groups, failures, repairs), (o) => ({ sections: sections(o).length, repairs: repairs.length }));
+  let pass = 0;
+  let dig = await stage(ctx, 'digest', () => digestAll(ctx, inp, outline, failures, pass), (d) => ({ digested: d.digests.length }));
+  for (let b = 0; b < p.blocks; b++) {
+    outline = await stage(ctx, `refine ${b + 1}`, () => refineBlock(ctx, { title: inp.title, outline, groups, digests: dig.digests, block: b, blocks: p.blocks }));
+    pass++;
+    dig = await stage(ctx, `digest ${pass + 1}`, () => digestAll(ctx, inp, outline, failures, pass), (d) => ({ digested: d.digests.length }));
+  }
+  // Sections that no digest informs are dropped before writing (the record lists them).
+  const informed = new Set(dig.digests.flatMap((d) => Object.keys(d.sections)));
+  const pruned = pruneEmptySections(outline, (id) => informed.has(id));
+  outline = pruned.outline;
+  const digests = rekeyDigests(dig.digests, pruned.idMap);
+  const titles = new Map(inp.papers.map((x) => [x.id, x.title]));
+  const filed = digestsBySection(outline, digests, titles);
+  const knownIds = new Set(inp.papers.map((x) => x.id));
+  const written = await stage(ctx, 'write', () =>
+    writeSections(ctx, { title: inp.title, outline, bySection: filed.bySection, knownIds, paperCount: digests.length, ...(p.sectionWords ? { targetWords: p.sectionWords } : {}) }),
+  );
+  failures.push(...written.failures);
+  const figures = new Map<string, string[]>();
+  if (p.figures) {
+    await stage(ctx, 'figures', async () => {
+      // Each section's text is capped so the task stays far below the bus's message limit.
+      const secs = walk(outline).map(({ node, depth }) => ({ id: node.id, number: sectionNumber(node.id), title: node.title, depth, text: cutAt(written.texts.get(node.id) ?? '', 4000) }));
+      try {
+        const out = await ctx.run(figuresOp, { title: inp.title, sections: secs });
+        for (const f of out.figures) {
+          const bad = figureProblems(f);
+          if (bad.length || !written.texts.has(f.sectionId)) failures.push({ stage: 'figures', id: f.sectionId, reason: bad.join('; ') || 'unknown section id' });
+          else figures.set(f.sectionId, [...(figures.get(f.sectionId) ?? []), renderFigure(f)]);
+        }
+      } catch (e) {
+        if (ctx.signal.aborted) throw e;
+        failures.push({ stage: 'figures', id: 'all', reason: (e as Error).message });
+      }
+    });
+  }
+  const doc = assembleSurvey({ title: inp.title, outline, texts: written.texts, abstract: written.abstract, figures, sources: inp.papers, bibtex: p.bibtex });
+  const mapped = new Set(digests.filter((d) => Object.keys(d.sections).length).map((d) => d.paperId));
+  const counts = {
+    papersIn: inp.papersIn,
+    papers: inp.papers.length,
+    skipped: inp.skipped.length,
+    truncated: inp.truncated.length,
+    groups: groups.length,
+    sections: sections(outline).length,
+    leaves: leaves(outline).length,
+    sectionsPruned: pruned.removed.length,
+    digested: digests.length,
+    papersMapped: mapped.size,
+    digestFailures: failures.filter((f) => f.stage === 'digest').length,
+    unknownSectionIds: dig.unknownSections + filed.unknown,
+    cited: doc.cited.length,
+    citationCoverage: inp.papers.length ? doc.cited.length / inp.papers.length : 0,
+    citationMarks: doc.citationMarks,
+    droppedCitations: doc.dropped.length + written.dropped,
+    words: doc.markdown.split(/\s+/).filter(Boolean).length,
+    figures: [...figures.values()].flat().length,
+    ms: Date.now() - t0,
+  };
+  ctx.emit({ type: 'info', stage: 'assemble', message: `${counts.sections} sections, ${counts.cited}/${counts.papers} papers cited`, data: counts });
+  const papers = inp.papers.map(({ id, title, authors, year, url, textChars, textSource }) => ({ id, title, authors, year, url, textChars, textSource }));
+  const sectionTexts = walk(outline).map(({ node }) => ({ id: node.id, number: sectionNumber(node.id), title: node.title, text: written.texts.get(node.id) ?? '' }));
+  return {
+    title: inp.title,
+    slug: slugify(inp.title),
+    markdown: doc.markdown,
+    record: {
+      params: p,
+      outline,
+      repairs,
+      prunedSections: pruned.removed,
+      groups,
+      digests,
+      sections: sectionTexts,
+      abstract: written.abstract,
+      references: doc.references,
+      ...(doc.bibtex ? { bibtex: doc.bibtex } : {}),
+      papers,
+      counts,
+      failures,
+      skipped: inp.skipped,
+      truncated: inp.truncated,
+    },
+  };
+}

@@ -1,0 +1,11 @@
+/** Every V2 op, for workers to register and job scripts to import. */
+import { groupOp } from './group.ts';
+import { outlinePartialOp } from './outline-partial.ts';
+import { outlineMergeOp } from './outline-merge.ts';
+import { digestOp } from './digest.ts';
+import { writeOp } from './write.ts';
+import { figuresOp } from './figures.ts';
+
+export { groupOp, outlinePartialOp, outlineMergeOp, digestOp, writeOp, figuresOp };
+
+export const V2_OPS = [groupOp, outlinePartialOp, outlineMergeOp, digestOp, writeOp, figuresOp] as const;
