@@ -6,6 +6,8 @@ import { registerUp } from './commands/up.ts';
 import { registerSim } from './commands/sim.ts';
 import { registerHaystack } from './commands/haystack.ts';
 import { registerSurvey } from './commands/survey.ts';
+import { registerDlq } from './commands/dlq.ts';
+import { registerBench } from './commands/bench.ts';
 import { fail } from './common.ts';
 
 const program = new Command()
@@ -19,6 +21,8 @@ registerUp(program);
 registerJobs(program);
 registerSim(program);
 registerHaystack(program);
+registerDlq(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -51,7 +51,10 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
   const log = (o.log ?? createLogger(role, o.env.LOG_LEVEL)).child({ role, worker: id });
   const ownConn = !o.nc;
   const nc = o.nc ?? (await connectNats(o.env, { name: id }));
-  await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS });
+  const prov = await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS });
+  if (!prov.provisioned) {
+    log.info({ reason: prov.reason }, 'these NATS credentials may not manage streams; using the streams as provisioned by an administrator');
+  }
   const bus = await Bus.open(nc, o.env.MR_PREFIX);
   const metrics = createMetrics();
   let stopping = false;

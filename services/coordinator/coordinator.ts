@@ -52,7 +52,7 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
       }
     }
     await deadLetter(o.bus, 'jobs', { jobId, reason, attempts: msg.info.deliveryCount, subject: msg.subject, data: msg.data });
-    msg.term(reason.slice(0, 200));
+    msg.term(); // no reason: NATS 2.9 ignores a term that carries one (the reason is in the dead letter)
   }
 
   async function runJob(msg: JsMsg, spec: JobSpec) {
@@ -77,7 +77,7 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
       await fin('failed', { error });
       o.bus.emit(spec.jobId, { type: 'job.failed', message: error });
       await deadLetter(o.bus, 'jobs', { jobId: spec.jobId, reason: error, attempts: msg.info.deliveryCount, subject: msg.subject, data: msg.data });
-      msg.term(error);
+      msg.term();
       return;
     }
     const script = o.scripts[spec.pipeline];

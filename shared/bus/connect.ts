@@ -1,9 +1,24 @@
-/** Connect to NATS with the credentials the environment provides (user/pass, token, creds, TLS). */
+/**
+ * Connect to NATS with the credentials the environment provides: user/password, token, an nkey
+ * seed file or a creds file, and TLS (CA, client certificate and key). Each user's replies
+ * arrive under its own inbox prefix (`_INBOX.<user>`), which the generated server permissions
+ * expect (see shared/security/permissions.ts).
+ */
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import {
+  connect,
+  credsAuthenticator,
+  nkeyAuthenticator,
+  nkeys,
+  type ConnectionOptions,
+  type NatsConnection,
+  type TlsOptions,
+} from '@nats-io/transport-node';
 import type { Env } from '../config/env.ts';
+import { inboxPrefixFor } from '../security/permissions.ts';
 
-export type NatsAuth = Pick<Env, 'NATS_URL' | 'NATS_USER' | 'NATS_PASS' | 'NATS_TOKEN' | 'NATS_CREDS' | 'NATS_TLS_CA'>;
+export type NatsAuth = Pick<Env, 'NATS_URL' | 'NATS_USER' | 'NATS_PASS' | 'NATS_TOKEN' | 'NATS_CREDS' | 'NATS_TLS_CA'> &
+  Partial<Pick<Env, 'NATS_NKEY_SEED' | 'NATS_TLS_CERT' | 'NATS_TLS_KEY' | 'NATS_INBOX_PREFIX'>>;
 
 export interface ConnectOptions {
   name?: string;
@@ -13,8 +28,66 @@ export interface ConnectOptions {
   reconnect?: boolean;
 }
 
+/** A server URL with any embedded user:password removed (for messages and logs). */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^/@\s]*@/g, '//[redacted]@');
+}
+
+function readSecretFile(variable: string, path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new Error(`${variable}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function nkeySeed(path: string): Uint8Array {
+  const seed = new TextDecoder().decode(readSecretFile('NATS_NKEY_SEED', path)).trim();
+  if (!/^SU[A-Z2-7]{56}$/.test(seed)) throw new Error(`NATS_NKEY_SEED: ${path} does not hold a user nkey seed (one line starting with "SU")`);
+  return new TextEncoder().encode(seed);
+}
+
+/** The inbox prefix for these credentials: explicit, else from the user name or the nkey. */
+export function inboxPrefix(auth: NatsAuth): string | undefined {
+  if (auth.NATS_INBOX_PREFIX) return auth.NATS_INBOX_PREFIX;
+  if (auth.NATS_USER) return inboxPrefixFor(auth.NATS_USER);
+  if (auth.NATS_NKEY_SEED) return inboxPrefixFor(nkeys.fromSeed(nkeySeed(auth.NATS_NKEY_SEED)).getPublicKey());
+  return undefined;
+}
+
+/** The client options (without servers) the environment asks for. Reads key files. */
+export function authOptions(auth: NatsAuth): Partial<ConnectionOptions> {
+  const ways = [auth.NATS_USER || auth.NATS_PASS ? 'NATS_USER/NATS_PASS' : '', auth.NATS_TOKEN ? 'NATS_TOKEN' : '', auth.NATS_NKEY_SEED ? 'NATS_NKEY_SEED' : '', auth.NATS_CREDS ? 'NATS_CREDS' : ''].filter(Boolean);
+  if (ways.length > 1) throw new Error(`choose one way to authenticate to NATS; got ${ways.join(', ')}`);
+  if (auth.NATS_PASS && !auth.NATS_USER) throw new Error('NATS_PASS is set but NATS_USER is not');
+  if (Boolean(auth.NATS_TLS_CERT) !== Boolean(auth.NATS_TLS_KEY)) throw new Error('NATS_TLS_CERT and NATS_TLS_KEY go together: set both or neither');
+  const o: Partial<ConnectionOptions> = {};
+  if (auth.NATS_USER) {
+    o.user = auth.NATS_USER;
+    o.pass = auth.NATS_PASS;
+  }
+  if (auth.NATS_TOKEN) o.token = auth.NATS_TOKEN;
+  if (auth.NATS_NKEY_SEED) o.authenticator = nkeyAuthenticator(nkeySeed(auth.NATS_NKEY_SEED));
+  if (auth.NATS_CREDS) o.authenticator = credsAuthenticator(readSecretFile('NATS_CREDS', auth.NATS_CREDS));
+  if (auth.NATS_TLS_CA || auth.NATS_TLS_CERT) {
+    const tls: TlsOptions = {};
+    for (const [k, v] of [['NATS_TLS_CA', auth.NATS_TLS_CA], ['NATS_TLS_CERT', auth.NATS_TLS_CERT], ['NATS_TLS_KEY', auth.NATS_TLS_KEY]] as const) {
+      if (v) readSecretFile(k, v); // a clear error now rather than a TLS failure later
+    }
+    if (auth.NATS_TLS_CA) tls.caFile = auth.NATS_TLS_CA;
+    if (auth.NATS_TLS_CERT) tls.certFile = auth.NATS_TLS_CERT;
+    if (auth.NATS_TLS_KEY) tls.keyFile = auth.NATS_TLS_KEY;
+    o.tls = tls;
+  }
+  const inbox = inboxPrefix(auth);
+  if (inbox) o.inboxPrefix = inbox;
+  return o;
+}
+
 export async function connectNats(auth: NatsAuth, opts: ConnectOptions = {}): Promise<NatsConnection> {
   const servers = auth.NATS_URL.split(',').map((s) => s.trim());
+  const where = redactUrl(auth.NATS_URL);
+  const options = authOptions(auth);
   try {
     return await connect({
       servers,
@@ -22,15 +95,17 @@ export async function connectNats(auth: NatsAuth, opts: ConnectOptions = {}): Pr
       timeout: opts.timeoutMs ?? 5_000,
       reconnect: opts.reconnect ?? true,
       maxReconnectAttempts: opts.reconnect === false ? 0 : -1,
-      user: auth.NATS_USER,
-      pass: auth.NATS_PASS,
-      token: auth.NATS_TOKEN,
-      authenticator: auth.NATS_CREDS ? credsAuthenticator(readFileSync(auth.NATS_CREDS)) : undefined,
-      tls: auth.NATS_TLS_CA ? { caFile: auth.NATS_TLS_CA } : undefined,
+      ...options,
     });
   } catch (e) {
+    const msg = (e as Error).message;
+    if (/authorization|authentication|permissions/i.test(msg)) {
+      throw new Error(
+        `NATS at ${where} refused these credentials (${msg}): check NATS_USER/NATS_PASS, NATS_TOKEN, NATS_NKEY_SEED or NATS_CREDS`,
+      );
+    }
     throw new Error(
-      `cannot connect to NATS at ${auth.NATS_URL}: ${(e as Error).message}. ` +
+      `cannot connect to NATS at ${where}: ${msg}. ` +
         'Start a server (e.g. `nats-server -js`), set NATS_URL / --nats, or use --embedded.',
     );
   }

@@ -12,11 +12,12 @@ import {
   type StreamConfig,
   type ConsumerConfig,
 } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { errors, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { TASK_KINDS, type Names } from '../protocol/names.ts';
+import { streamNames } from '../security/permissions.ts';
 
 export interface ProvisionOptions {
   /** Deliveries of a task before it is dead-lettered. */
@@ -27,15 +28,21 @@ export interface ProvisionOptions {
   jobMaxDeliver?: number;
   /** Storage of streams (file in production, memory is fine for throwaway test servers). */
   storage?: 'file' | 'memory';
+  /**
+   * Bring existing streams and consumers to this configuration (services do; client commands
+   * only create what is missing, so a client's defaults never reset a running cluster's
+   * ack wait or max deliveries).
+   */
+  updateExisting?: boolean;
 }
 
 const MS = 1_000_000; // nanoseconds per millisecond
 const DAY_NS = 24 * 3600 * 1000 * MS;
 
-async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }, update: boolean): Promise<void> {
   try {
     await jsm.streams.info(cfg.name);
-    await jsm.streams.update(cfg.name, cfg);
+    if (update) await jsm.streams.update(cfg.name, cfg);
   } catch (e) {
     if (!/not found/i.test(String((e as Error).message))) throw e;
     try {
@@ -47,11 +54,11 @@ async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & 
   }
 }
 
-async function ensureConsumer(jsm: JetStreamManager, stream: string, cfg: Partial<ConsumerConfig> & { durable_name: string }) {
+async function ensureConsumer(jsm: JetStreamManager, stream: string, cfg: Partial<ConsumerConfig> & { durable_name: string }, update: boolean) {
   try {
     const info = await jsm.consumers.info(stream, cfg.durable_name);
     const c = info.config;
-    if (c.ack_wait !== cfg.ack_wait || c.max_deliver !== cfg.max_deliver) {
+    if (update && (c.ack_wait !== cfg.ack_wait || c.max_deliver !== cfg.max_deliver)) {
       await jsm.consumers.update(stream, cfg.durable_name, { ack_wait: cfg.ack_wait, max_deliver: cfg.max_deliver });
     }
   } catch (e) {
@@ -64,10 +71,68 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, cfg: Partia
   }
 }
 
-export async function provision(nc: NatsConnection, n: Names, opts: ProvisionOptions): Promise<void> {
+export interface ProvisionResult {
+  /** False when these credentials may not manage streams and the existing ones are used as they are. */
+  provisioned: boolean;
+  /** Why provisioning was skipped (the denied operation). */
+  reason?: string;
+}
+
+/** The server refused an operation because of the connection's permissions. */
+export function isPermissionError(e: unknown): boolean {
+  return e instanceof errors.PermissionViolationError || /permissions violation/i.test(String((e as Error)?.message));
+}
+
+/**
+ * Create or update everything under the prefix. A connection whose credentials may not manage
+ * streams (a restricted role) gets `{ provisioned: false }` as long as an administrator already
+ * provisioned the prefix; when something is missing it gets an error saying what to do.
+ */
+export async function provision(nc: NatsConnection, n: Names, opts: ProvisionOptions): Promise<ProvisionResult> {
+  try {
+    await provisionAll(nc, n, opts);
+    return { provisioned: true };
+  } catch (e) {
+    if (!isPermissionError(e)) throw e;
+    await checkProvisioned(nc, n);
+    return { provisioned: false, reason: (e as Error).message };
+  }
+}
+
+/** Fail clearly when a stream of the prefix does not exist (streams we may not inspect are skipped). */
+async function checkProvisioned(nc: NatsConnection, n: Names): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const missing: string[] = [];
+  let visible = 0;
+  for (const s of streamNames(n)) {
+    try {
+      await jsm.streams.info(s);
+      visible++;
+    } catch (e) {
+      if (isPermissionError(e)) continue;
+      visible++;
+      if (/not found/i.test(String((e as Error).message))) missing.push(s);
+      else throw e;
+    }
+  }
+  if (visible === 0) {
+    throw new Error(
+      `these NATS credentials may not see any stream of prefix "${n.prefix}": are MR_PREFIX and the credentials meant for the same cluster?`,
+    );
+  }
+  if (missing.length) {
+    throw new Error(
+      `the cluster under prefix "${n.prefix}" is not provisioned (missing: ${missing.join(', ')}) and these NATS ` +
+        'credentials may not create streams: run any llmxmr command or service once with administrator credentials',
+    );
+  }
+}
+
+async function provisionAll(nc: NatsConnection, n: Names, opts: ProvisionOptions): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const storage = opts.storage === 'memory' ? StorageType.Memory : StorageType.File;
   const dup = 5 * 60 * 1000 * MS;
+  const update = opts.updateExisting ?? true;
   await ensureStream(jsm, {
     name: n.streams.jobs,
     subjects: [n.subjects.submit],
@@ -75,7 +140,7 @@ export async function provision(nc: NatsConnection, n: Names, opts: ProvisionOpt
     storage,
     duplicate_window: dup,
     max_msg_size: 1024 * 1024,
-  });
+  }, update);
   await ensureStream(jsm, {
     name: n.streams.tasks,
     subjects: [`${n.prefix}.tasks.>`],
@@ -83,7 +148,7 @@ export async function provision(nc: NatsConnection, n: Names, opts: ProvisionOpt
     storage,
     duplicate_window: dup,
     max_msg_size: 1024 * 1024,
-  });
+  }, update);
   await ensureStream(jsm, {
     name: n.streams.events,
     subjects: [n.subjects.eventsAll],
@@ -91,14 +156,14 @@ export async function provision(nc: NatsConnection, n: Names, opts: ProvisionOpt
     storage,
     max_age: DAY_NS,
     max_msgs_per_subject: 10_000,
-  });
+  }, update);
   await ensureStream(jsm, {
     name: n.streams.dlq,
     subjects: [`${n.prefix}.dlq.>`],
     retention: RetentionPolicy.Limits,
     storage,
     max_age: 14 * DAY_NS,
-  });
+  }, update);
   const ackWait = opts.ackWaitMs * MS;
   await ensureConsumer(jsm, n.streams.jobs, {
     durable_name: n.consumers.coordinator,
@@ -106,7 +171,7 @@ export async function provision(nc: NatsConnection, n: Names, opts: ProvisionOpt
     deliver_policy: DeliverPolicy.All,
     ack_wait: ackWait,
     max_deliver: (opts.jobMaxDeliver ?? 5) + 1,
-  });
+  }, update);
   for (const kind of TASK_KINDS) {
     await ensureConsumer(jsm, n.streams.tasks, {
       durable_name: n.consumers[kind],
@@ -116,7 +181,7 @@ export async function provision(nc: NatsConnection, n: Names, opts: ProvisionOpt
       ack_wait: ackWait,
       max_deliver: opts.maxDeliver,
       max_ack_pending: 1000,
-    });
+    }, update);
   }
   const kvm = new Kvm(nc);
   const kvStorage = storage;

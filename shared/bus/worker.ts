@@ -69,7 +69,7 @@ export function startWorker(o: WorkerOptions): Worker {
     }
     await deadLetter(o.bus, o.kind, { jobId: env.jobId, taskId: env.taskId, op: env.op, reason, attempts, subject: msg.subject, data: msg.data });
     o.metrics?.taskFailed(env.op ?? 'unknown', o.kind, exhausted ? 'exhausted' : 'permanent', (Date.now() - startedAt) / 1000);
-    msg.term(reason.slice(0, 200));
+    msg.term(); // no reason: NATS 2.9 ignores a term that carries one (the reason is in the dead letter)
   }
 
   async function handle(msg: JsMsg): Promise<void> {

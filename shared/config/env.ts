@@ -14,6 +14,13 @@ export const EnvSchema = z.object({
   NATS_TOKEN: z.string().optional(),
   NATS_CREDS: z.string().optional(),
   NATS_TLS_CA: z.string().optional(),
+  /** Client certificate and its key (PEM files) for servers that verify clients (mutual TLS). */
+  NATS_TLS_CERT: z.string().optional(),
+  NATS_TLS_KEY: z.string().optional(),
+  /** Path of a file holding a user nkey seed ("SU…"), instead of user/password. */
+  NATS_NKEY_SEED: z.string().optional(),
+  /** Inbox prefix for replies; default `_INBOX.<user>` (or `.<nkey>`), matching the generated permissions. */
+  NATS_INBOX_PREFIX: z.string().optional(),
   MR_PREFIX: z.string().default('mr'),
   /** Tasks a worker process runs at once. */
   MR_CONCURRENCY: int(4, 1, 1024),

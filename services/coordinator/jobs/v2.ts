@@ -92,7 +92,10 @@ async function makeOutline(ctx: JobContext, p: V2JobParams, inp: Ingested, group
     if (s.ok && s.value.sections.length) level.push({ sections: tidy(s.value.sections) });
     else failures.push({ stage: 'outline', id: `batch ${i + 1}`, reason: s.ok ? 'the partial outline is empty' : s.error });
   });
-  if (level.length === 0) throw new Error('no partial outline could be drafted; see the failures');
+  if (level.length === 0) {
+    const why = failures.filter((f) => f.stage === 'outline').map((f) => `${f.id}: ${f.reason}`);
+    throw new Error(`no partial outline could be drafted (${why.length} batches failed; first: ${why[0] ?? 'none'})`);
+  }
   // Many partials are merged in a tree (fan-in `mergeFanIn`), which also keeps each task small.
   // A merge task that fails is done by the offline clustering instead, and recorded.
   const mergeAll = async (inputs: MergeInput[]) => {
