@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { NOISE, NOISE_LINES } from '../../shared/algo/haystack.ts';
+import { makeHaystack, NOISE, NOISE_LINES } from '../../shared/algo/haystack.ts';
+import { createRng } from '../../shared/algo/rng.ts';
 import {
   buildQuestion, DataError, detectFormat, fromInfiniteBench, fromLEval, groundTruth, loadBenchFile, mathTarget, parseJsonl,
   parseTokens, PUBLISHED_V1, spread, syntheticItems, TASK_PROFILE, taskFromFileName,
@@ -89,6 +90,7 @@ describe('ground truth and loaders', () => {
 describe('synthetic items', () => {
   it('spread the needle evenly from the first noise line to the last', () => {
     const items = syntheticItems('passkey', 32768, 5, 1);
+    expect(items[0].context).toBe(makeHaystack('passkey', 32768, createRng(1), 0).context);
     expect(items.map((i) => i.noiseBefore)).toEqual([0, 1, 2, 3, 4].map((k) => Math.round((1305 * k) / 4)));
     for (const it of items) {
       expect(it.context.split('\n')[it.noiseBefore!]).toContain(String((it.label as string[])[0]));
@@ -142,7 +144,16 @@ describe.runIf(HAVE_DATA)('real data (../shared/data)', () => {
       expect(name).toBe(task);
       expect(items).toHaveLength(590);
       expect(new Set(items.map((i) => i.noiseBefore)).size).toBe(59);
-      for (const it of items.slice(0, 59)) expect(it.context.split('\n')[it.noiseBefore!]).toContain((it.label as string[])[0]);
+      for (const it of items) {
+        const a = (it.label as string[])[0];
+        const needle =
+          task === 'passkey'
+            ? `The pass key is ${a}. Remember it. ${a} is the pass key.\n`
+            : `The sequence of digits is ${a}. Remember it. ${a} is the sequence of digits.\n`;
+        const ctx = it.context;
+        expect(ctx.length).toBe(NOISE_LINES[131072] * NOISE.length + needle.length);
+        expect(ctx.indexOf(needle)).toBe(it.noiseBefore! * NOISE.length);
+      }
       const gold = items.map((i) => (i.label as string[])[0]);
       const say = (a: string) => (task === 'passkey' ? `The pass key is ${a}.` : `The sequence of digits is ${a}.`);
       expect(meanScore(items.map((it, k) => scoreOne(task, say(gold[k]), it.label)))).toBe(1);
