@@ -20,6 +20,9 @@ interface SurveyOpts extends ConnOpts {
   groupSize: string;
   engine?: string;
   quiet?: boolean;
+  groupMode: string;
+  figures?: boolean;
+  bibtex?: boolean;
 }
 
 function intOpt(v: string, name: string, min: number, max: number): number {
@@ -59,6 +62,9 @@ export function registerSurvey(program: Command): void {
       .option('--out <dir>', 'output folder for <slug>.md and <slug>.json', 'out')
       .option('--blocks <n>', 'refinement blocks (entropy-driven convolution); 0 = none', '0')
       .option('--group-size <n>', 'papers per digest group', '3')
+      .option('--group-mode <m>', 'random, or llm (the model groups papers by research direction)', 'random')
+      .option('--figures', 'add a table or Mermaid diagram where a section compares many papers')
+      .option('--bibtex', 'also write <slug>.bib with the cited references')
       .option('--seed <n>', 'seed for every random choice')
       .option('--engine <e>', 'openai or extractive (default: openai when OPENAI_BASE_URL is set)')
       .option('--json', 'print one JSON object (paths and figures) on stdout')
@@ -68,6 +74,7 @@ export function registerSurvey(program: Command): void {
     const blocks = intOpt(o.blocks, '--blocks', 0, 8);
     const groupSize = intOpt(o.groupSize, '--group-size', 1, 64);
     const seed = o.seed === undefined ? undefined : intOpt(o.seed, '--seed', 0, 2 ** 31 - 1);
+    if (!['random', 'llm'].includes(o.groupMode)) throw new UsageError(`--group-mode must be random or llm, not "${o.groupMode}"`);
     const raw = pickLine(readTextFile(o.input, 'input'), lineNo, o.input);
     const say = (s: string) => (o.quiet ? undefined : process.stderr.write(`${s}\n`));
     const cluster = await openCluster({ ...o, needs: ['coordinator', 'mapper', 'convolver', 'reducer'], say });
@@ -78,7 +85,7 @@ export function registerSurvey(program: Command): void {
       const inputKey = `inputs/${jobId}.json`;
       await cluster.bus.putBlob(inputKey, JSON.stringify(raw));
       say(`job ${jobId}: "${raw.title}", ${(raw.papers as unknown[]).length} papers, engine ${engine.data}, blocks ${blocks}`);
-      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, params: { inputKey, blocks, groupSize } });
+      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex } });
       const status = await waitForJob(cluster.bus, jobId, { onEvent: o.quiet ? undefined : progressPrinter() });
       if (status.state !== 'succeeded') throw new Error(`job ${jobId} ${status.state}: ${status.error ?? 'no reason given'}`);
       const r = (await fetchResult(cluster.bus, status)) as Record<string, any>;
@@ -87,6 +94,7 @@ export function registerSurvey(program: Command): void {
       const json = join(o.out, `${r.slug}.json`);
       writeFileSync(md, r.markdown);
       writeFileSync(json, JSON.stringify({ job: jobId, ...r.record, usage: r.usage, wallMs: r.wallMs }, null, 2));
+      if (typeof r.record?.bibtex === 'string') writeFileSync(join(o.out, `${r.slug}.bib`), r.record.bibtex);
       const summary = { job: jobId, markdown: md, record: json, counts: r.record?.counts, usage: r.usage, wallMs: r.wallMs };
       if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else process.stdout.write(`wrote ${md} and ${json} (${(r.wallMs / 1000).toFixed(1)} s)\n`);
