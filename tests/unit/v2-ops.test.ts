@@ -6,7 +6,6 @@ import { cleanSectionText, leadSentence } from '../../shared/ops/v2/write.ts';
 import { figureProblems, renderFigure } from '../../shared/ops/v2/figures.ts';
 import { citedKeys } from '../../shared/algo/citations.ts';
 import { walk } from '../../shared/algo/outline.ts';
-import { REFINEMENT_UNAVAILABLE, assertRefinementAvailable, refineBlock } from '../../services/coordinator/jobs/v2-refine.ts';
 import type { JobContext } from '../../shared/jobs/types.ts';
 
 const env = (text = '') => ({ blobText: async () => text });
@@ -29,7 +28,13 @@ describe('the op set', () => {
       'v2.digest:map',
       'v2.write:reduce',
       'v2.figures:reduce',
+      'v2.feedback:convolve',
+      'v2.kernel:convolve',
+      'v2.modify:convolve',
+      'v2.judge:convolve',
+      'v2.refine:convolve',
     ]);
+    expect(new Set(V2_OPS.map((o) => o.name)).size).toBe(V2_OPS.length);
   });
 });
 
@@ -232,16 +237,5 @@ describe('v2.figures', () => {
     expect(figures).toHaveLength(1);
     expect(figureProblems(figures[0])).toEqual([]);
     expect(figures[0].content).toContain('| 1 Quantization | 2 | [@P001; @P002] |');
-  });
-});
-
-describe('refinement hook', () => {
-  it('lets a job without blocks through and stops one with blocks with a clear message', async () => {
-    expect(() => assertRefinementAvailable(0)).not.toThrow();
-    expect(() => assertRefinementAvailable(2)).toThrow(REFINEMENT_UNAVAILABLE);
-    const outline = { id: 'S0', title: 'T', construction: '', analysis: '', children: [] };
-    await expect(refineBlock({} as JobContext, { title: 'T', outline, groups: [], digests: [], block: 0, blocks: 1 })).rejects.toThrow(
-      'refinement blocks are not available yet; use --blocks 0',
-    );
   });
 });

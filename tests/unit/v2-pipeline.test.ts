@@ -187,10 +187,17 @@ describe('runV2 offline', () => {
     checkNumbering(r.markdown, r.record.references.length);
   });
 
-  it('refuses refinement blocks before doing any work', async () => {
-    const f = fakeContext(small, { blocks: 1 });
-    await expect(runV2(f.ctx)).rejects.toThrow('refinement blocks are not available yet; use --blocks 0');
-    expect(f.tasks).toHaveLength(0);
+  it('runs a refinement block between the digest passes and records every layer', async () => {
+    const conv = { convLayer: 2, resultNum: 3, topK: 3, selfRefineCount: 1, selfRefineBestOf: 2 };
+    const f = fakeContext(small, { blocks: 1, conv });
+    const r = (await runV2(f.ctx)) as any;
+    const block = r.record.refinement[0];
+    expect(r.record.refinement).toHaveLength(1);
+    expect(block.layers.map((l: { layer: number }) => l.layer)).toEqual([0, 1, 2]);
+    const bests = block.layers.map((l: { best: number }) => l.best);
+    expect(bests).toEqual([...bests].sort((a: number, b: number) => a - b)); // never decreases
+    expect(block.accepted.score).toBeGreaterThanOrEqual(block.initial.score);
+    checkNumbering(r.markdown, r.record.references.length);
   });
 
   it('refuses an input with fewer than two usable papers', async () => {

@@ -19,7 +19,7 @@ import { digestOp, mergeDigestParts, normaliseDigest, type DigestInput, type Dig
 import { figuresOp, figureProblems, renderFigure } from '../../../shared/ops/v2/figures.ts';
 import { cutAt } from '../../../shared/protocol/v2-input.ts';
 import { ingest, type Ingested } from './v2-ingest.ts';
-import { assertRefinementAvailable, refineBlock } from './v2-refine.ts';
+import { ConvParamsSchema, refineBlock, type BlockRecord } from './refine-block.ts';
 import { digestsBySection, pruneEmptySections, rekeyDigests, writeSections, type Failure } from './v2-write.ts';
 
 /** V2 params: the wire schema plus the optional knobs this script reads (all with defaults). */
@@ -40,6 +40,8 @@ export const V2JobParamsSchema = V2ParamsSchema.extend({
   sectionWords: z.number().int().min(50).max(5000).optional(),
   figures: z.boolean().default(false),
   bibtex: z.boolean().default(false),
+  /** Entropy-driven convolution settings of the refinement blocks (upstream defaults). */
+  conv: ConvParamsSchema.omit({ maxDepth: true }).partial().default({}),
 });
 export type V2JobParams = z.infer<typeof V2JobParamsSchema>;
 
@@ -167,7 +169,6 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
   const parsed = V2JobParamsSchema.safeParse(ctx.spec.params);
   if (!parsed.success) throw new Error(`invalid V2 parameters: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const p = parsed.data;
-  assertRefinementAvailable(p.blocks);
   const t0 = Date.now();
   const failures: Failure[] = [];
   const repairs: string[] = [];
@@ -176,8 +177,11 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
   let outline = await stage(ctx, 'outline', () => makeOutline(ctx, p, inp, groups, failures, repairs), (o) => ({ sections: sections(o).length, repairs: repairs.length }));
   let pass = 0;
   let dig = await stage(ctx, 'digest', () => digestAll(ctx, inp, outline, failures, pass), (d) => ({ digested: d.digests.length }));
+  const refinement: BlockRecord[] = [];
   for (let b = 0; b < p.blocks; b++) {
-    outline = await stage(ctx, `refine ${b + 1}`, () => refineBlock(ctx, { title: inp.title, outline, groups, digests: dig.digests, block: b, blocks: p.blocks }));
+    const block = await stage(ctx, `refine ${b + 1}`, () => refineBlock(ctx, { ...p.conv, maxDepth: p.maxDepth }, outline, groups, dig.digests, { block: b }));
+    refinement.push(block.record);
+    outline = block.outline;
     pass++;
     dig = await stage(ctx, `digest ${pass + 1}`, () => digestAll(ctx, inp, outline, failures, pass), (d) => ({ digested: d.digests.length }));
   }
@@ -246,6 +250,7 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
       outline,
       repairs,
       prunedSections: pruned.removed,
+      refinement,
       groups,
       digests,
       sections: sectionTexts,

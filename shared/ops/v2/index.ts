@@ -5,7 +5,8 @@ import { outlineMergeOp } from './outline-merge.ts';
 import { digestOp } from './digest.ts';
 import { writeOp } from './write.ts';
 import { figuresOp } from './figures.ts';
+import { CONV_OPS } from './conv-index.ts';
 
 export { groupOp, outlinePartialOp, outlineMergeOp, digestOp, writeOp, figuresOp };
 
-export const V2_OPS = [groupOp, outlinePartialOp, outlineMergeOp, digestOp, writeOp, figuresOp] as const;
+export const V2_OPS = [groupOp, outlinePartialOp, outlineMergeOp, digestOp, writeOp, figuresOp, ...CONV_OPS] as const;
