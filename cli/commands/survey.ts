@@ -95,7 +95,14 @@ export function registerSurvey(program: Command): void {
       writeFileSync(md, r.markdown);
       writeFileSync(json, JSON.stringify({ job: jobId, ...r.record, usage: r.usage, wallMs: r.wallMs }, null, 2));
       if (typeof r.record?.bibtex === 'string') writeFileSync(join(o.out, `${r.slug}.bib`), r.record.bibtex);
-      const summary = { job: jobId, markdown: md, record: json, counts: r.record?.counts, usage: r.usage, wallMs: r.wallMs };
+      const refinement = (r.record?.refinement ?? []).map((b: any) => ({
+        block: b.block,
+        initial: b.initial?.score,
+        layers: b.layers?.map((l: any) => l.best),
+        selfRefine: b.selfRefine?.map((s: any) => s.best),
+        accepted: b.accepted?.score,
+      }));
+      const summary = { job: jobId, markdown: md, record: json, counts: r.record?.counts, refinement, usage: r.usage, wallMs: r.wallMs };
       if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else process.stdout.write(`wrote ${md} and ${json} (${(r.wallMs / 1000).toFixed(1)} s)\n`);
     } finally {
