@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/bus.ts';
 import { deadLetter } from '../../shared/bus/dlq.ts';
 import { decode } from '../../shared/protocol/codec.ts';
-import { PROTOCOL_VERSION, TaskEnvelopeSchema, ZERO_USAGE } from '../../shared/protocol/schemas.ts';
+import { TaskEnvelopeSchema } from '../../shared/protocol/schemas.ts';
 
 export function watchMaxDeliveries(bus: Bus, log: Logger): { stop(): void } {
   const stream = bus.names.streams.tasks;
@@ -23,19 +23,7 @@ export function watchMaxDeliveries(bus: Bus, log: Logger): { stop(): void } {
     const kind = d.ok ? d.value.kind : 'map';
     if (d.ok) {
       const env = d.value;
-      const fresh = await bus.putResult({
-        v: PROTOCOL_VERSION,
-        jobId: env.jobId,
-        taskId: env.taskId,
-        op: env.op,
-        status: 'failed',
-        error: reason,
-        attempts: adv.deliveries ?? 0,
-        worker: 'coordinator',
-        durationMs: 0,
-        usage: { ...ZERO_USAGE },
-      });
-      if (fresh) bus.emit(env.jobId, { type: 'task.failed', stage: env.op, message: reason, data: { taskId: env.taskId } });
+      await bus.putFailure({ jobId: env.jobId, taskId: env.taskId, op: env.op, reason, attempts: adv.deliveries ?? 0, worker: 'coordinator', durationMs: 0 });
       log.warn({ jobId: env.jobId, taskId: env.taskId, op: env.op }, 'task exhausted its deliveries; dead-lettered');
     }
     await deadLetter(bus, kind, {

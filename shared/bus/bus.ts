@@ -13,6 +13,7 @@ import {
   JobStatusSchema,
   PROTOCOL_VERSION,
   TaskResultSchema,
+  ZERO_USAGE,
   type JobEvent,
   type JobStatus,
   type TaskResult,
@@ -100,6 +101,27 @@ export class Bus {
       if (/wrong last sequence|exists|10071/i.test(String((e as Error).message))) return false;
       throw e;
     }
+  }
+
+  /**
+   * Record that a task failed for good (create-if-absent, like any result) and announce it on
+   * the job's events. Returns false when a result already existed.
+   */
+  async putFailure(f: { jobId: string; taskId: string; op: string; reason: string; attempts: number; worker: string; durationMs: number }): Promise<boolean> {
+    const fresh = await this.putResult({
+      v: PROTOCOL_VERSION,
+      jobId: f.jobId,
+      taskId: f.taskId,
+      op: f.op,
+      status: 'failed',
+      error: f.reason,
+      attempts: f.attempts,
+      worker: f.worker,
+      durationMs: f.durationMs,
+      usage: { ...ZERO_USAGE },
+    });
+    if (fresh) this.emit(f.jobId, { type: 'task.failed', stage: f.op, message: f.reason, data: { taskId: f.taskId, attempts: f.attempts } });
+    return fresh;
   }
 
   // ---- job status ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import { Bus } from './bus.ts';
 import { deadLetter } from './dlq.ts';
 import { startPullLoop, withHeartbeat, type PullLoop } from './pull.ts';
 import { decode, decodeLoose } from '../protocol/codec.ts';
-import { PROTOCOL_VERSION, TaskEnvelopeSchema, ZERO_USAGE, type EngineName, type TaskEnvelope } from '../protocol/schemas.ts';
+import { PROTOCOL_VERSION, TaskEnvelopeSchema, type EngineName, type TaskEnvelope } from '../protocol/schemas.ts';
 import { WORKER_OF, type TaskKind } from '../protocol/names.ts';
 import type { OpDef } from '../ops/op.ts';
 import { PermanentError, TransientError, type Engine } from '../llm/engine.ts';
@@ -51,19 +51,7 @@ export function startWorker(o: WorkerOptions): Worker {
     const log = o.log.child({ jobId: env.jobId, taskId: env.taskId, op: env.op });
     log.error({ attempts, reason }, 'task failed terminally; dead-lettered');
     if (env.jobId && env.taskId && env.op) {
-      await o.bus.putResult({
-        v: PROTOCOL_VERSION,
-        jobId: env.jobId,
-        taskId: env.taskId,
-        op: env.op,
-        status: 'failed',
-        error: reason,
-        attempts,
-        worker: o.id,
-        durationMs: Date.now() - startedAt,
-        usage: { ...ZERO_USAGE },
-      });
-      o.bus.emit(env.jobId, { type: 'task.failed', stage: env.op, message: reason, data: { taskId: env.taskId, attempts } });
+      await o.bus.putFailure({ jobId: env.jobId, taskId: env.taskId, op: env.op, reason, attempts, worker: o.id, durationMs: Date.now() - startedAt });
     } else {
       o.bus.emit('system', { type: 'error', message: `malformed task on ${msg.subject}: ${reason}`, data: { subject: msg.subject, seq: msg.seq } });
     }
