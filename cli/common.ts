@@ -19,11 +19,25 @@ export function withConnOptions(cmd: Command): Command {
 /** A user-facing error: printed as one line, exit code 2. */
 export class UsageError extends Error {}
 
-/** Read a UTF-8 text file, with clear errors for missing, empty or non-UTF-8 input. */
-export function readTextFile(path: string, what = 'file'): string {
+export interface ReadLimit {
+  /** Refuse files larger than this, before reading them. */
+  maxBytes?: number;
+  /** How the user raises the limit (e.g. "--max-input-mb"). */
+  option?: string;
+}
+
+const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MB`;
+
+/** Read a UTF-8 text file, with clear errors for missing, empty, too large or non-UTF-8 input. */
+export function readTextFile(path: string, what = 'file', limit: ReadLimit = {}): string {
   let bytes: Buffer;
   try {
-    if (!statSync(path).isFile()) throw new UsageError(`${what} ${path} is not a regular file`);
+    const st = statSync(path);
+    if (!st.isFile()) throw new UsageError(`${what} ${path} is not a regular file`);
+    if (limit.maxBytes !== undefined && st.size > limit.maxBytes) {
+      const raise = limit.option ? ` (raise it with ${limit.option})` : '';
+      throw new UsageError(`${what} ${path} is ${mb(st.size)}; the limit is ${mb(limit.maxBytes)}${raise}`);
+    }
     bytes = readFileSync(path);
   } catch (e) {
     if (e instanceof UsageError) throw e;

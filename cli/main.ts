@@ -7,7 +7,9 @@ import { registerSim } from './commands/sim.ts';
 import { registerHaystack } from './commands/haystack.ts';
 import { registerSurvey } from './commands/survey.ts';
 import { registerDlq } from './commands/dlq.ts';
+import { registerConfig } from './commands/config.ts';
 import { registerBench } from './commands/bench.ts';
+import { registerSurveyEval } from './commands/bench-surveyeval.ts';
 import { fail } from './common.ts';
 
 const program = new Command()
@@ -22,7 +24,9 @@ registerJobs(program);
 registerSim(program);
 registerHaystack(program);
 registerDlq(program);
+registerConfig(program);
 registerBench(program);
+registerSurveyEval(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -13,6 +13,7 @@ import { Bus } from '../shared/bus/bus.ts';
 import { connectNats } from '../shared/bus/connect.ts';
 import { provision } from '../shared/bus/provision.ts';
 import { startWorker } from '../shared/bus/worker.ts';
+import { whileNatsUnavailable } from '../shared/bus/retry.ts';
 import { createLogger } from '../shared/log/logger.ts';
 import { engineFor } from '../shared/llm/select.ts';
 import { ALL_OPS } from '../shared/ops/registry.ts';
@@ -51,11 +52,17 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
   const log = (o.log ?? createLogger(role, o.env.LOG_LEVEL)).child({ role, worker: id });
   const ownConn = !o.nc;
   const nc = o.nc ?? (await connectNats(o.env, { name: id }));
-  const prov = await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS });
-  if (!prov.provisioned) {
-    log.info({ reason: prov.reason }, 'these NATS credentials may not manage streams; using the streams as provisioned by an administrator');
+  let bus: Bus;
+  try {
+    const prov = await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS });
+    if (!prov.provisioned) {
+      log.info({ reason: prov.reason }, 'these NATS credentials may not manage streams; using the streams as provisioned by an administrator');
+    }
+    bus = await Bus.open(nc, o.env.MR_PREFIX);
+  } catch (e) {
+    if (ownConn) await nc.close().catch(() => undefined); // a retry opens a new connection
+    throw e;
   }
-  const bus = await Bus.open(nc, o.env.MR_PREFIX);
   const metrics = createMetrics();
   let stopping = false;
   let connected = true;
@@ -83,7 +90,7 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
       bus,
       kind: KIND_OF[role],
       ops: [...ALL_OPS, ...(o.extraOps ?? [])],
-      engineFor: (name) => engineFor(name, o.env, log),
+      engineFor: (name) => engineFor(name, o.env, log, { cache: bus.llmcache, metrics }),
       concurrency: o.env.MR_CONCURRENCY,
       maxDeliver: o.env.MR_MAX_DELIVER,
       ackWaitMs: o.env.MR_ACK_WAIT_MS,
@@ -120,7 +127,18 @@ function namesFor(env: Env) {
 
 /** Run one role as the whole process until SIGTERM/SIGINT, then drain and exit. */
 export async function runRoleMain(role: Role, env: Env): Promise<void> {
-  const h = await startRole(role, { env });
+  // NATS may be restarting while this process starts (a rolling restart, a node reboot): wait
+  // for it for a while instead of crashing, then give up with one line.
+  let h: RoleHandle;
+  try {
+    h = await whileNatsUnavailable(() => startRole(role, { env }), {
+      timeoutMs: 60_000,
+      onRetry: (e, n) => process.stderr.write(`${role}: NATS is not available yet (${e.message}); retry ${n}\n`),
+    });
+  } catch (e) {
+    process.stderr.write(`${role}: cannot start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   let stopping = false;
   const shutdown = (sig: string) => {
     if (stopping) return;

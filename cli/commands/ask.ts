@@ -7,8 +7,9 @@ import { defaultEngineName } from '../../shared/llm/select.ts';
 import { openCluster } from '../cluster.ts';
 import { progressPrinter } from '../progress.ts';
 import { readTextFile, UsageError, withConnOptions, type ConnOpts } from '../common.ts';
+import { modelJobFields, withModelOptions, type ModelOpts } from './model-options.ts';
 
-interface AskOpts extends ConnOpts {
+interface AskOpts extends ConnOpts, ModelOpts {
   doc: string;
   question: string;
   profile: string;
@@ -18,7 +19,7 @@ interface AskOpts extends ConnOpts {
 }
 
 export function registerAsk(program: Command): void {
-  withConnOptions(
+  withConnOptions(withModelOptions(
     program
       .command('ask')
       .description('answer a question over a long document (map → collapse → reduce on the cluster)')
@@ -29,12 +30,13 @@ export function registerAsk(program: Command): void {
       .option('--window <tokens>', 'model context window per call, in tokens', '4096')
       .option('--json', 'print one JSON object on stdout')
       .option('--quiet', 'no progress lines'),
-  ).action(async (o: AskOpts) => {
+  )).action(async (o: AskOpts) => {
     const profile = V1ProfileSchema.safeParse(o.profile);
     if (!profile.success) throw new UsageError(`unknown profile "${o.profile}": use one of ${V1_PROFILES.join(', ')}`);
     if (!o.question.trim()) throw new UsageError('the question is empty: pass --question "…"');
     const window = Number(o.window);
     if (!Number.isInteger(window) || window < 512) throw new UsageError('--window must be a whole number of tokens ≥ 512');
+    const modelFields = modelJobFields(o);
     const text = readTextFile(o.doc, 'document');
     const say = (s: string) => (o.quiet ? undefined : process.stderr.write(`${s}\n`));
     const cluster = await openCluster({ ...o, needs: ['coordinator', 'mapper', 'reducer'], say });
@@ -49,6 +51,7 @@ export function registerAsk(program: Command): void {
         jobId,
         pipeline: 'v1',
         engine: engine.data,
+        ...modelFields,
         params: { docKey, question: o.question, profile: profile.data, window },
       });
       const status = await waitForJob(cluster.bus, jobId, { onEvent: o.quiet ? undefined : progressPrinter() });

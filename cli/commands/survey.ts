@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EngineSchema } from '../../shared/protocol/schemas.ts';
 import { newJobId } from '../../shared/protocol/ids.ts';
-import { prepareInput, V2InputError } from '../../shared/protocol/v2-input.ts';
+import { prepareInput, V2InputError, V2_INPUT_LIMITS } from '../../shared/protocol/v2-input.ts';
 import { submitJob, waitForJob, fetchResult } from '../../shared/client/client.ts';
 import { defaultEngineName } from '../../shared/llm/select.ts';
 import { openCluster } from '../cluster.ts';
 import { progressPrinter } from '../progress.ts';
 import { readTextFile, UsageError, withConnOptions, type ConnOpts } from '../common.ts';
+import { modelJobFields, seedForRecording, withModelOptions, type ModelOpts } from './model-options.ts';
 
-interface SurveyOpts extends ConnOpts {
+interface SurveyOpts extends ConnOpts, ModelOpts {
   input: string;
   line: string;
   out: string;
@@ -23,6 +24,7 @@ interface SurveyOpts extends ConnOpts {
   groupMode: string;
   figures?: boolean;
   bibtex?: boolean;
+  maxInputMb: string;
 }
 
 function intOpt(v: string, name: string, min: number, max: number): number {
@@ -32,7 +34,7 @@ function intOpt(v: string, name: string, min: number, max: number): number {
 }
 
 /** Pick line N (1-based) of a JSONL file and check it parses, with one-line errors. */
-export function pickLine(text: string, lineNo: number, file: string): Record<string, unknown> {
+export function pickLine(text: string, lineNo: number, file: string, note?: (s: string) => void): Record<string, unknown> {
   const lines = text.split('\n').filter((l) => l.trim());
   if (lineNo > lines.length) throw new UsageError(`${file} has ${lines.length} record(s); --line ${lineNo} is past the end`);
   let raw: unknown;
@@ -45,6 +47,9 @@ export function pickLine(text: string, lineNo: number, file: string): Record<str
   try {
     const prepared = prepareInput(raw);
     if (prepared.papers.length === 0) throw new UsageError(`line ${lineNo} of ${file} has no paper with text: nothing to survey`);
+    for (const t of prepared.truncated) {
+      note?.(`note: paper ${t.id} "${t.title.slice(0, 60)}" has ${t.originalChars} characters; only the first ${t.keptChars} are used (limit ${V2_INPUT_LIMITS.maxPaperChars})`);
+    }
   } catch (e) {
     if (e instanceof V2InputError) throw new UsageError(`line ${lineNo} of ${file}: ${e.message}`);
     throw e;
@@ -53,7 +58,7 @@ export function pickLine(text: string, lineNo: number, file: string): Record<str
 }
 
 export function registerSurvey(program: Command): void {
-  withConnOptions(
+  withConnOptions(withModelOptions(
     program
       .command('survey')
       .description('write a survey with citations from a topic and its papers (V2)')
@@ -66,17 +71,22 @@ export function registerSurvey(program: Command): void {
       .option('--figures', 'add a table or Mermaid diagram where a section compares many papers')
       .option('--bibtex', 'also write <slug>.bib with the cited references')
       .option('--seed <n>', 'seed for every random choice')
+      .option('--max-input-mb <n>', 'refuse input files larger than this many megabytes', '64')
       .option('--engine <e>', 'openai or extractive (default: openai when OPENAI_BASE_URL is set)')
       .option('--json', 'print one JSON object (paths and figures) on stdout')
       .option('--quiet', 'no progress lines'),
-  ).action(async (o: SurveyOpts) => {
+  )).action(async (o: SurveyOpts) => {
     const lineNo = intOpt(o.line, '--line', 1, 1_000_000);
     const blocks = intOpt(o.blocks, '--blocks', 0, 8);
     const groupSize = intOpt(o.groupSize, '--group-size', 1, 64);
-    const seed = o.seed === undefined ? undefined : intOpt(o.seed, '--seed', 0, 2 ** 31 - 1);
+    const seedOpt = o.seed === undefined ? undefined : intOpt(o.seed, '--seed', 0, 2 ** 31 - 1);
+    const modelFields = modelJobFields(o);
     if (!['random', 'llm'].includes(o.groupMode)) throw new UsageError(`--group-mode must be random or llm, not "${o.groupMode}"`);
-    const raw = pickLine(readTextFile(o.input, 'input'), lineNo, o.input);
+    const maxBytes = intOpt(o.maxInputMb, '--max-input-mb', 1, 400) * 1024 * 1024;
+    const text = readTextFile(o.input, 'input', { maxBytes, option: '--max-input-mb' });
+    const raw = pickLine(text, lineNo, o.input, o.quiet ? undefined : (s) => process.stderr.write(`${s}\n`));
     const say = (s: string) => (o.quiet ? undefined : process.stderr.write(`${s}\n`));
+    const seed = seedForRecording(o, seedOpt, say);
     const cluster = await openCluster({ ...o, needs: ['coordinator', 'mapper', 'convolver', 'reducer'], say });
     try {
       const engine = EngineSchema.safeParse(o.engine ?? defaultEngineName(cluster.env));
@@ -85,7 +95,7 @@ export function registerSurvey(program: Command): void {
       const inputKey = `inputs/${jobId}.json`;
       await cluster.bus.putBlob(inputKey, JSON.stringify(raw));
       say(`job ${jobId}: "${raw.title}", ${(raw.papers as unknown[]).length} papers, engine ${engine.data}, blocks ${blocks}`);
-      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex } });
+      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex } });
       const status = await waitForJob(cluster.bus, jobId, { onEvent: o.quiet ? undefined : progressPrinter() });
       if (status.state !== 'succeeded') throw new Error(`job ${jobId} ${status.state}: ${status.error ?? 'no reason given'}`);
       const r = (await fetchResult(cluster.bus, status)) as Record<string, any>;

@@ -6,22 +6,41 @@
  */
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/bus.ts';
+import { whileNatsUnavailable } from '../../shared/bus/retry.ts';
 import { encode } from '../../shared/protocol/codec.ts';
 import { taskId as makeTaskId } from '../../shared/protocol/ids.ts';
 import { PROTOCOL_VERSION, type JobSpec, type TaskEnvelope, type TaskResult, type Usage } from '../../shared/protocol/schemas.ts';
 import { createRng, seedFromString, type Rng } from '../../shared/algo/rng.ts';
 import type { OpDef } from '../../shared/ops/op.ts';
 import { TaskFailedError, type JobContext, type MapOptions, type Settled } from '../../shared/jobs/types.ts';
+import { REPLAY_MISS } from '../../shared/llm/cache.ts';
 
 type Waiter = { resolve(r: TaskResult): void; reject(e: Error): void };
+type Totals = Usage & { tasks: number; costDollars: number };
+const zero = (): Totals => ({ calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0, costDollars: 0, tasks: 0 });
+
+/** The job was stopped on purpose: its budget is spent, or replay met a call that was never recorded. */
+export class JobStopped extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'budget' | 'replay',
+  ) {
+    super(message);
+    this.name = 'JobStopped';
+  }
+}
 
 export class JobRun implements JobContext {
   readonly rng: Rng;
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly seen = new Map<string, TaskResult>();
   private readonly counted = new Set<string>();
-  private total: Usage & { tasks: number } = { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0, tasks: 0 };
+  private total: Totals = zero();
+  private readonly byOp = new Map<string, Totals>();
+  private stopped: JobStopped | null = null;
   private watchStop: (() => void) | null = null;
+  private statusStop: (() => void) | null = null;
+  private ended = false;
   /** Tasks published by this run (not found already stored). */
   published = 0;
 
@@ -41,19 +60,55 @@ export class JobRun implements JobContext {
 
   /** Start watching the job's results; call before running the script. */
   async start(): Promise<void> {
-    const iter = await this.bus.results.watch({ key: `${this.jobId}.>` });
+    await this.watch();
+    // After a reconnect (e.g. NATS restarted), look up the awaited results directly: a result
+    // written while the watch was catching up must not leave the job waiting forever.
+    const status = this.bus.nc.status() as AsyncIterable<{ type: string }> & { stop?(): void };
+    this.statusStop = () => status.stop?.();
+    void (async () => {
+      for await (const s of status) if (s.type === 'reconnect') setTimeout(() => void this.sweep(), 1_000);
+    })().catch(() => undefined);
+  }
+
+  private async watch(): Promise<void> {
+    const iter = await this.nats(() => this.bus.results.watch({ key: `${this.jobId}.>` }));
     this.watchStop = () => iter.stop();
     void (async () => {
       for await (const e of iter) {
         if (e.operation !== 'PUT') continue;
-        const r = await this.bus.decodeResult(e.value);
+        const r = await this.bus.decodeResult(e.value).catch(() => null);
         if (r) this.deliver(r);
       }
-    })().catch((err) => this.log.warn({ err: (err as Error).message }, 'result watch ended'));
+    })()
+      .catch((err) => this.log.warn({ err: (err as Error).message }, 'result watch failed'))
+      .finally(() => {
+        if (this.ended) return;
+        this.log.warn('result watch ended; watching again');
+        this.watch().then(() => this.sweep(), (err) => this.failAll(new Error(`cannot watch task results: ${(err as Error).message}`)));
+      });
+  }
+
+  /** Fetch the results of every awaited task that is already stored. */
+  private async sweep(): Promise<void> {
+    for (const id of [...this.waiters.keys()]) {
+      if (this.ended) return;
+      const r = await this.bus.getResult(this.jobId, id).catch(() => null);
+      if (r) this.deliver(r);
+    }
+  }
+
+  /** A bus call that waits out a NATS outage instead of failing the job. */
+  private nats<T>(f: () => Promise<T>): Promise<T> {
+    return whileNatsUnavailable(f, {
+      signal: this.signal,
+      onRetry: (err, n) => n === 1 && this.log.warn({ err: err.message }, 'NATS unavailable; retrying'),
+    });
   }
 
   stop(): void {
+    this.ended = true;
     this.watchStop?.();
+    this.statusStop?.();
     this.failAll(new Error('job run stopped'));
   }
 
@@ -61,17 +116,54 @@ export class JobRun implements JobContext {
     this.seen.set(r.taskId, r);
     if (!this.counted.has(r.taskId)) {
       this.counted.add(r.taskId);
-      this.total.tasks++;
-      this.total.calls += r.usage.calls;
-      this.total.promptTokens += r.usage.promptTokens;
-      this.total.completionTokens += r.usage.completionTokens;
-      this.total.cachedCalls += r.usage.cachedCalls;
+      if (!this.byOp.has(r.op)) this.byOp.set(r.op, zero());
+      for (const t of [this.total, this.byOp.get(r.op)!]) {
+        t.tasks++;
+        t.calls += r.usage.calls;
+        t.promptTokens += r.usage.promptTokens;
+        t.completionTokens += r.usage.completionTokens;
+        t.cachedCalls += r.usage.cachedCalls;
+        t.costDollars += r.usage.costDollars ?? 0;
+      }
+      this.checkLimits(r);
     }
     const ws = this.waiters.get(r.taskId);
     if (ws) {
       this.waiters.delete(r.taskId);
       for (const w of ws) w.resolve(r);
     }
+  }
+
+  /** Stop the job when its budget is spent, or when replay could not serve a call. */
+  private checkLimits(r: TaskResult): void {
+    if (this.stopped) return;
+    const b = this.spec.budget;
+    const t = this.total;
+    const tokens = t.promptTokens + t.completionTokens;
+    const spent = `${tokens} tokens and $${t.costDollars.toFixed(4)} in ${t.calls} model calls`;
+    if (b?.tokens !== undefined && tokens > b.tokens) {
+      this.halt(new JobStopped(`budget exceeded: the job may use ${b.tokens} tokens and has used ${spent}; stopped, with the partial record stored`, 'budget'));
+    } else if (b?.dollars !== undefined && t.costDollars > b.dollars) {
+      this.halt(new JobStopped(`budget exceeded: the job may spend $${b.dollars} and has spent ${spent}; stopped, with the partial record stored`, 'budget'));
+    } else if (this.spec.cache === 'replay' && r.status === 'failed' && r.error?.includes(REPLAY_MISS)) {
+      this.halt(new JobStopped(`replay stopped: a ${r.op} call has no recorded reply (was the recorded run given the same input and --seed?): ${r.error}`, 'replay'));
+    }
+  }
+
+  private halt(err: JobStopped): void {
+    this.stopped = err;
+    this.log.warn({ reason: err.reason }, err.message);
+    this.failAll(err);
+  }
+
+  /** Why the job was stopped, if it was (budget or replay miss). */
+  stoppedBy(): JobStopped | null {
+    return this.stopped;
+  }
+
+  /** Every task result this run has seen, in arrival order (the partial record of a stopped job). */
+  completed(): { op: string; taskId: string; status: string; output?: unknown; error?: string }[] {
+    return [...this.seen.values()].map((r) => ({ op: r.op, taskId: r.taskId, status: r.status, ...(r.status === 'ok' ? { output: r.output } : { error: r.error }) }));
   }
 
   private failAll(err: Error): void {
@@ -81,12 +173,13 @@ export class JobRun implements JobContext {
 
   private async result(op: OpDef, input: unknown): Promise<TaskResult> {
     if (this.signal.aborted) throw new Error(`job ${this.jobId} was cancelled`);
+    if (this.stopped) throw this.stopped;
     const parsed = op.input.safeParse(input);
     if (!parsed.success) {
       throw new Error(`job script built an invalid ${op.name} input: ${parsed.error.issues[0]?.message}`);
     }
     const id = makeTaskId(this.jobId, op.name, input);
-    const known = this.seen.get(id) ?? (await this.bus.getResult(this.jobId, id));
+    const known = this.seen.get(id) ?? (await this.nats(() => this.bus.getResult(this.jobId, id)));
     if (known) {
       this.deliver(known);
       return known;
@@ -96,12 +189,20 @@ export class JobRun implements JobContext {
       list.push({ resolve, reject });
       this.waiters.set(id, list);
     });
+    void p.catch(() => undefined); // the caller gets the rejection; this only keeps it from being "unhandled" if the publish below throws
     // A result may have landed between the lookup and the registration.
     const late = this.seen.get(id);
     if (late) this.deliver(late);
     else {
-      const env: TaskEnvelope = { v: PROTOCOL_VERSION, jobId: this.jobId, taskId: id, kind: op.kind, op: op.name, engine: this.spec.engine, input };
-      await this.bus.js.publish(this.bus.names.subjects.task(op.kind, op.name), encode(env), { msgID: id });
+      const env: TaskEnvelope = { v: PROTOCOL_VERSION, jobId: this.jobId, taskId: id, kind: op.kind, op: op.name, engine: this.spec.engine, input, ...(this.spec.cache ? { cache: this.spec.cache } : {}) };
+      const data = encode(env);
+      const limit = this.bus.nc.info?.max_payload ?? 1024 * 1024;
+      if (data.byteLength > limit) {
+        const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(2)} MiB`;
+        throw new Error(`a ${op.name} task is ${mib(data.byteLength)} encoded, over the ${mib(limit)} NATS message limit: use a smaller window or chunk size for this job`);
+      }
+      // Retrying is safe: JetStream drops a repeated message id within the duplicate window.
+      await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(op.kind, op.name), data, { msgID: id }));
       this.published++;
     }
     return p;
@@ -125,7 +226,8 @@ export class JobRun implements JobContext {
       const now = Date.now();
       if (force || now - lastEmit > 250) {
         lastEmit = now;
-        this.bus.emit(this.jobId, { type: 'tasks.progress', stage, done, total });
+        const u = this.total;
+        this.bus.emit(this.jobId, { type: 'tasks.progress', stage, done, total, data: { calls: u.calls, cachedCalls: u.cachedCalls, tokens: u.promptTokens + u.completionTokens, costDollars: u.costDollars } });
       }
     };
     progress(true);
@@ -158,14 +260,15 @@ export class JobRun implements JobContext {
   }
 
   blobText(key: string): Promise<string> {
-    return this.bus.blobText(key);
+    return this.nats(() => this.bus.blobText(key));
   }
 
   putBlob(key: string, data: string | Uint8Array): Promise<void> {
-    return this.bus.putBlob(key, data);
+    return this.nats(() => this.bus.putBlob(key, data));
   }
 
-  usage(): Usage & { tasks: number } {
-    return { ...this.total };
+  /** Usage over the job so far, with a breakdown per op. */
+  usage(): Totals & { byOp: Record<string, Totals> } {
+    return { ...this.total, byOp: Object.fromEntries([...this.byOp].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, { ...v }])) };
   }
 }

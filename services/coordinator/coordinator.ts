@@ -8,11 +8,13 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/bus.ts';
 import { deadLetter } from '../../shared/bus/dlq.ts';
-import { startPullLoop, withHeartbeat } from '../../shared/bus/pull.ts';
+import { HAND_BACK_DELAY_MS, startPullLoop, withHeartbeat } from '../../shared/bus/pull.ts';
 import { decode, decodeLoose } from '../../shared/protocol/codec.ts';
 import { JobIdSchema, JobSpecSchema, type JobSpec } from '../../shared/protocol/schemas.ts';
 import type { JobScript } from '../../shared/jobs/types.ts';
 import { JobRun } from './context.ts';
+import { isNatsUnavailable } from '../../shared/bus/retry.ts';
+import { TaskFailedError } from '../../shared/jobs/types.ts';
 import { watchMaxDeliveries } from './dead-letters.ts';
 import type { Metrics } from '../../shared/obs/metrics.ts';
 
@@ -36,6 +38,7 @@ export interface Coordinator {
 export function startCoordinator(o: CoordinatorOptions): Coordinator {
   const jobMaxDeliver = o.jobMaxDeliver ?? 5;
   const heartbeatMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
+  const ackWaitBackoff = Math.min(o.ackWaitMs, 5_000);
   const stopping = new AbortController();
   const dlWatch = watchMaxDeliveries(o.bus, o.log);
 
@@ -55,6 +58,20 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
     msg.term(); // no reason: NATS 2.9 ignores a term that carries one (the reason is in the dead letter)
   }
 
+  /**
+   * The server redelivered a job that this process is still running (its heartbeats were lost,
+   * e.g. while NATS restarted). Running it a second time here would only repeat work: keep the
+   * new delivery alive until the run ends, then settle it the same way.
+   */
+  const runningHere = new Map<string, Promise<void>>();
+  async function holdRedelivery(msg: JsMsg, jobId: string, running: Promise<void>) {
+    o.log.info({ jobId, delivery: msg.info.deliveryCount }, 'job redelivered while running here; holding the new delivery');
+    await withHeartbeat(msg, heartbeatMs, () => running.catch(() => undefined));
+    const st = await o.bus.getStatus(jobId).catch(() => null);
+    if (st && ['succeeded', 'failed', 'cancelled'].includes(st.state)) msg.ack();
+    else msg.nak(0);
+  }
+
   async function runJob(msg: JsMsg, spec: JobSpec) {
     const log = o.log.child({ jobId: spec.jobId, pipeline: spec.pipeline });
     const status = await o.bus.getStatus(spec.jobId);
@@ -62,7 +79,7 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
       msg.ack();
       return;
     }
-    const fin = async (state: 'succeeded' | 'failed' | 'cancelled', extra: { error?: string; resultKey?: string }) => {
+    const fin = async (state: 'succeeded' | 'failed' | 'cancelled', extra: { error?: string; resultKey?: string; cancelRequested?: boolean }) => {
       await o.bus.patchStatus(spec.jobId, { state, finishedAt: new Date().toISOString(), ...extra }, spec.pipeline);
       o.metrics?.jobFinished(state);
     };
@@ -98,6 +115,7 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
     try {
       await run.start();
       const result = await withHeartbeat(msg, heartbeatMs, () => script(run));
+      if (run.stoppedBy()) throw run.stoppedBy(); // a script that swallowed the stop still stops
       const usage = run.usage();
       const full = { jobId: spec.jobId, pipeline: spec.pipeline, ...result, usage, wallMs: Date.now() - t0 };
       const resultKey = `results/${spec.jobId}.json`;
@@ -110,10 +128,26 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
       const err = e as Error;
       if (stopping.signal.aborted) {
         log.info('coordinator stopping; handing the job back');
-        msg.nak(0);
+        msg.nak(HAND_BACK_DELAY_MS);
+      } else if (!(err instanceof TaskFailedError) && !cancel.signal.aborted && isNatsUnavailable(err)) {
+        // NATS was unreachable for longer than the job run waits: not the job's fault. Another
+        // delivery replays it (finished tasks come back from KV); the delivery bound still applies.
+        log.warn({ err: err.message }, 'NATS unavailable; handing the job back');
+        msg.nak(ackWaitBackoff);
       } else if (cancel.signal.aborted) {
         await fin('cancelled', {});
         o.bus.emit(spec.jobId, { type: 'job.cancelled', message: 'cancelled on request' });
+        msg.ack();
+      } else if (run.stoppedBy()) {
+        // Budget spent or replay miss: keep what was paid for, and let workers drop queued tasks.
+        const stop = run.stoppedBy()!;
+        const usage = run.usage();
+        const resultKey = `results/${spec.jobId}.json`;
+        const partial = { jobId: spec.jobId, pipeline: spec.pipeline, partial: true, stopped: stop.reason, error: stop.message, budget: spec.budget, usage, tasks: run.completed(), wallMs: Date.now() - t0 };
+        await o.bus.putBlob(resultKey, JSON.stringify(partial));
+        await fin('failed', { error: stop.message, resultKey, cancelRequested: true });
+        o.bus.emit(spec.jobId, { type: 'job.failed', message: stop.message, data: { resultKey, usage, stopped: stop.reason } });
+        log.warn({ reason: stop.reason, tasks: usage.tasks }, 'job stopped; partial record stored');
         msg.ack();
       } else {
         log.error({ err: err.message }, 'job failed');
@@ -139,7 +173,12 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
       const d = decode(JobSpecSchema, msg.data);
       if (!d.ok) return reject(msg, d.error);
       if (!o.scripts[d.value.pipeline]) return reject(msg, `no job script for pipeline "${d.value.pipeline}"`);
-      await runJob(msg, d.value);
+      const jobId = d.value.jobId;
+      const here = runningHere.get(jobId);
+      if (here) return holdRedelivery(msg, jobId, here);
+      const run = runJob(msg, d.value);
+      runningHere.set(jobId, run);
+      await run.finally(() => runningHere.delete(jobId));
     },
   });
 

@@ -9,6 +9,7 @@ import type { Bus } from '../../shared/bus/bus.ts';
 import { deadLetter } from '../../shared/bus/dlq.ts';
 import { decode } from '../../shared/protocol/codec.ts';
 import { TaskEnvelopeSchema } from '../../shared/protocol/schemas.ts';
+import { TASK_KINDS, type TaskKind } from '../../shared/protocol/names.ts';
 
 export function watchMaxDeliveries(bus: Bus, log: Logger): { stop(): void } {
   const stream = bus.names.streams.tasks;
@@ -20,7 +21,8 @@ export function watchMaxDeliveries(bus: Bus, log: Logger): { stop(): void } {
     if (!stored) return;
     const d = decode(TaskEnvelopeSchema, stored.data);
     const reason = `no worker finished this task in ${adv.deliveries ?? '?'} deliveries (workers crashed or timed out)`;
-    const kind = d.ok ? d.value.kind : 'map';
+    const fromSubject = stored.subject.split('.')[2] as TaskKind; // <prefix>.tasks.<kind>.<op>
+    const kind = d.ok ? d.value.kind : TASK_KINDS.includes(fromSubject) ? fromSubject : 'map';
     if (d.ok) {
       const env = d.value;
       await bus.putFailure({ jobId: env.jobId, taskId: env.taskId, op: env.op, reason, attempts: adv.deliveries ?? 0, worker: 'coordinator', durationMs: 0 });

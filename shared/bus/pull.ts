@@ -6,6 +6,14 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 
+/** How long fetches wait for messages. */
+const FETCH_EXPIRES_MS = 1_000;
+/**
+ * Delay of a message handed back by a stopping process: longer than a fetch stays open, so the
+ * message cannot land in this process's last pull request again (each return costs a delivery).
+ */
+export const HAND_BACK_DELAY_MS = FETCH_EXPIRES_MS + 500;
+
 export interface PullLoopOptions {
   js: JetStreamClient;
   stream: string;
@@ -40,7 +48,7 @@ export function startPullLoop(o: PullLoopOptions): PullLoop {
       }
       let batch;
       try {
-        batch = await consumer.fetch({ max_messages: free, expires: 1_000 });
+        batch = await consumer.fetch({ max_messages: free, expires: FETCH_EXPIRES_MS });
       } catch (e) {
         if (stopping) break;
         o.log.warn({ err: (e as Error).message }, 'fetch failed; retrying');
@@ -49,6 +57,10 @@ export function startPullLoop(o: PullLoopOptions): PullLoop {
       }
       try {
         for await (const m of batch) {
+          if (stopping) {
+            m.nak(HAND_BACK_DELAY_MS); // arrived while draining: hand it back to the other consumers
+            continue;
+          }
           const p = o
             .handle(m)
             .catch((e) => o.log.error({ err: (e as Error).message }, 'handler crashed'))

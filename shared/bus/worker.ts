@@ -10,7 +10,7 @@ import { Bus } from './bus.ts';
 import { deadLetter } from './dlq.ts';
 import { startPullLoop, withHeartbeat, type PullLoop } from './pull.ts';
 import { decode, decodeLoose } from '../protocol/codec.ts';
-import { PROTOCOL_VERSION, TaskEnvelopeSchema, type EngineName, type TaskEnvelope } from '../protocol/schemas.ts';
+import { JobIdSchema, PROTOCOL_VERSION, TaskEnvelopeSchema, type EngineName, type TaskEnvelope } from '../protocol/schemas.ts';
 import { WORKER_OF, type TaskKind } from '../protocol/names.ts';
 import type { OpDef } from '../ops/op.ts';
 import { PermanentError, TransientError, type Engine } from '../llm/engine.ts';
@@ -66,7 +66,9 @@ export function startWorker(o: WorkerOptions): Worker {
     if (!d.ok) {
       const loose = decodeLoose(msg.data) as Partial<TaskEnvelope> | undefined;
       const partial = loose && typeof loose === 'object' ? loose : {};
-      const ids = typeof partial.jobId === 'string' && typeof partial.taskId === 'string' && typeof partial.op === 'string';
+      // Ids are used only when valid: a result under a malformed key could not be written, and
+      // the failure would then be retried instead of dead-lettered with its reason.
+      const ids = JobIdSchema.safeParse(partial.jobId).success && TaskEnvelopeSchema.shape.taskId.safeParse(partial.taskId).success && typeof partial.op === 'string';
       return fail(msg, ids ? partial : {}, d.error, startedAt);
     }
     const env = d.value;
@@ -95,7 +97,7 @@ export function startWorker(o: WorkerOptions): Worker {
       const engine = o.engineFor(env.engine);
       log.debug({ attempt: msg.info.deliveryCount }, 'task started');
       const { output, usage } = await withHeartbeat(msg, heartbeatMs, () =>
-        engine.execute(op, input.data, { blobText: (k) => o.bus.blobText(k), signal: abort.signal }, { jobId: env.jobId, taskId: env.taskId }),
+        engine.execute(op, input.data, { blobText: (k) => o.bus.blobText(k), signal: abort.signal }, { jobId: env.jobId, taskId: env.taskId, cache: env.cache }),
       );
       await o.bus.putResult({
         v: PROTOCOL_VERSION,

@@ -12,11 +12,28 @@ export async function submitJob(bus: Bus, input: JobSpecInput): Promise<JobSpec>
     throw new Error(`invalid job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const spec = { ...parsed.data, submittedAt: parsed.data.submittedAt ?? new Date().toISOString() };
+  const data = encode(spec);
+  const limit = bus.nc.info?.max_payload ?? 1024 * 1024;
+  if (data.byteLength > limit) {
+    // Checked before any state is written, so no job is left "queued" that was never sent.
+    throw new Error(
+      `invalid job: the job spec is ${mib(data.byteLength)} encoded and NATS messages are limited to ${mib(limit)} here; ` +
+        'put large inputs in the Object Store and pass their keys (as docKey / inputKey do)',
+    );
+  }
   const existing = await bus.getStatus(spec.jobId);
   if (!existing) await bus.setStatus({ jobId: spec.jobId, pipeline: spec.pipeline, state: 'queued', attempts: 0, submittedAt: spec.submittedAt });
-  await bus.js.publish(bus.names.subjects.submit, encode(spec), { msgID: spec.jobId });
+  try {
+    await bus.js.publish(bus.names.subjects.submit, data, { msgID: spec.jobId });
+  } catch (e) {
+    const error = `the job could not be submitted: ${(e as Error).message}`;
+    if (!existing) await bus.patchStatus(spec.jobId, { state: 'failed', error, finishedAt: new Date().toISOString() }).catch(() => undefined);
+    throw new Error(error);
+  }
   return spec;
 }
+
+const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(2)} MiB`;
 
 export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 

@@ -35,6 +35,8 @@ export const EnvSchema = z.object({
   LLM_MODEL: z.string().optional(),
   LLM_TIMEOUT_MS: int(120_000, 1_000, 3_600_000),
   LLM_MAX_RETRIES: int(3, 0, 20),
+  /** Model routing file (YAML or JSON): per-op models, endpoints, sampling, timeouts, prices. */
+  LLM_ROUTING_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Port of the /metrics, /healthz and /readyz server; 0 turns it off. */
   METRICS_PORT: int(9464, 0, 65535),

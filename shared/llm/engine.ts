@@ -3,7 +3,7 @@
  * through any OpenAI-compatible server. Errors say whether a retry can help.
  */
 import type { OpDef, OpEnv } from '../ops/op.ts';
-import type { EngineName, Usage } from '../protocol/schemas.ts';
+import type { CacheMode, EngineName, Usage } from '../protocol/schemas.ts';
 
 export interface EngineResult<O> {
   output: O;
@@ -13,6 +13,8 @@ export interface EngineResult<O> {
 export interface TaskMeta {
   jobId: string;
   taskId: string;
+  /** The job's response-cache mode (default: use the cache when the engine has one). */
+  cache?: CacheMode;
 }
 
 export interface Engine {

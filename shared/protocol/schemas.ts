@@ -45,6 +45,25 @@ export const V2ParamsSchema = z
   .passthrough();
 export type V2Params = z.infer<typeof V2ParamsSchema>;
 
+/**
+ * How a job uses the model response cache: use (read and store; the default), record (always
+ * call and store), replay (stored replies only; a call never recorded stops the job), off.
+ */
+export const CacheModeSchema = z.enum(['use', 'record', 'replay', 'off']);
+export type CacheMode = z.infer<typeof CacheModeSchema>;
+
+/** Spending limit of one job; the job stops with a partial record when a limit is passed. */
+export const BudgetSchema = z
+  .object({
+    /** Prompt plus completion tokens of model calls (cached replies are free). */
+    tokens: z.number().int().positive().optional(),
+    /** Dollars, from the routing file's prices. */
+    dollars: z.number().positive().optional(),
+  })
+  .strict()
+  .refine((b) => b.tokens !== undefined || b.dollars !== undefined, 'a budget needs tokens, dollars or both');
+export type Budget = z.infer<typeof BudgetSchema>;
+
 const JobCommon = {
   v: z.literal(PROTOCOL_VERSION).default(PROTOCOL_VERSION),
   jobId: JobIdSchema,
@@ -52,6 +71,8 @@ const JobCommon = {
   /** Seed of the job's random generator (defaults to one derived from the job id). */
   seed: z.number().int().optional(),
   submittedAt: z.string().optional(),
+  budget: BudgetSchema.optional(),
+  cache: CacheModeSchema.optional(),
 };
 
 export const JobSpecSchema = z.discriminatedUnion('pipeline', [
@@ -70,6 +91,8 @@ export const TaskEnvelopeSchema = z
     op: z.string().min(1),
     engine: EngineSchema,
     input: z.unknown(),
+    /** The job's cache mode when it is not the default. */
+    cache: CacheModeSchema.optional(),
   })
   .strict();
 export type TaskEnvelope = z.infer<typeof TaskEnvelopeSchema>;
@@ -79,6 +102,8 @@ export const UsageSchema = z.object({
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
   cachedCalls: z.number().int().nonnegative().default(0),
+  /** Dollars, from the routing file's prices (absent: 0). */
+  costDollars: z.number().nonnegative().optional(),
 });
 export type Usage = z.infer<typeof UsageSchema>;
 export const ZERO_USAGE: Usage = { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0 };

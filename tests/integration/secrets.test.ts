@@ -122,7 +122,8 @@ describe('secrets stay out of logs and records', () => {
       expect((await fetchResult(client, ok)).sum).toBe(2 * (0 + 1 + 2));
 
       mode = 'reject';
-      await submitJob(client, { jobId: 'sx-bad', pipeline: 'v1', engine: 'openai', params: params(2) } as never);
+      // The cache off: the first job's replies are stored, and this job must reach the server.
+      await submitJob(client, { jobId: 'sx-bad', pipeline: 'v1', engine: 'openai', cache: 'off', params: params(2) } as never);
       const bad = await waitForJob(client, 'sx-bad');
       expect(bad.state).toBe('failed');
       expect(bad.error).toMatch(/not acceptable/);

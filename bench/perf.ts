@@ -1,0 +1,172 @@
+/**
+ * `npm run bench:perf`: one run of four measurements on a private nats-server, printed as ratios
+ * side by side and written to bench/results/<date>.md with hand-made SVG charts beside it.
+ *   (a) orchestration overhead per task vs a raw JetStream publish → consume → ack round trip;
+ *   (b) V2 makespan on the fleet simulator vs its lower bound;
+ *   (c) throughput with 1, 2, 4 mapper processes and more calls in flight per process;
+ *   (d) peak RSS of the coordinator process on a 1,000-paper V2 job.
+ * Bounded to about ten minutes: a part that would start past the budget is skipped and says so.
+ * Knobs: PERF_QUICK=1 (smaller sizes), PERF_BUDGET_S (default 570), PERF_OUT (results folder).
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startNatsServer, findNatsServer } from '../shared/bus/nats-server.ts';
+import { barChart, lineChart } from './svg.ts';
+import { DATA, ROOT, say } from './perf-common.ts';
+import { measureOverhead, type OverheadResult } from './perf-overhead.ts';
+import { measureMakespan, type MakespanResult } from './perf-makespan.ts';
+import { measureThroughput, type ThroughputResult } from './perf-throughput.ts';
+import { measureMemory, type MemoryResult } from './perf-memory.ts';
+
+const QUICK = process.env.PERF_QUICK === '1';
+const BUDGET_MS = Number(process.env.PERF_BUDGET_S ?? 570) * 1000;
+const OUT = process.env.PERF_OUT ?? join(ROOT, 'bench', 'results');
+const started = Date.now();
+const deadline = started + BUDGET_MS;
+const left = () => deadline - Date.now();
+
+const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const date = new Date().toISOString().slice(0, 10);
+
+function natsVersion(): string {
+  try {
+    return execFileSync(findNatsServer() ?? 'nats-server', ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function part<T>(name: string, needMs: number, run: () => Promise<T>): Promise<T | null> {
+  if (left() < needMs) {
+    say(`${name}: skipped, ${Math.round(left() / 1000)} s of the budget left and it needs about ${Math.round(needMs / 1000)} s`);
+    return null;
+  }
+  try {
+    return await run();
+  } catch (e) {
+    say(`${name}: failed: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+const machine = `${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), load average at start ${loadavg().map((x) => x.toFixed(1)).join(' / ')}, node ${process.version}, ${natsVersion()}`;
+say(`bench:perf on ${machine}${QUICK ? ' (quick sizes)' : ''}`);
+const nats = await startNatsServer();
+let a: OverheadResult | null = null;
+let b: MakespanResult | null = null;
+let c: ThroughputResult | null = null;
+let d: MemoryResult | null = null;
+try {
+  a = await part('(a) overhead', 30_000, () => measureOverhead(nats.url, QUICK ? { n: 100, batch: 500 } : { n: 300, batch: 2000 }));
+  const topic = join(DATA, 'v2', 'kv_cache.jsonl');
+  if (existsSync(topic)) {
+    const input = JSON.parse(readFileSync(topic, 'utf8').split('\n')[0]) as { title: string; papers: unknown[] };
+    const sized = QUICK ? { ...input, papers: input.papers.slice(0, 40) } : input;
+    b = await part('(b) makespan', 90_000, () => measureMakespan(nats.url, sized, { replicas: 2, slots: 8, latencyMs: QUICK ? 1000 : 2000 }));
+  } else say(`(b) skipped: ${topic} is absent`);
+  // (d) before (c): (c) adapts to the time that is left, (d) does not.
+  d = await part('(d) memory', 60_000, () => measureMemory(nats.url, { papers: 1000, blocks: Number(process.env.PERF_BLOCKS ?? 0) }));
+  c = await part('(c) throughput', 40_000, () =>
+    measureThroughput(nats.url, { processes: [1, 2, 4], perProcess: QUICK ? [2, 16] : [2, 8, 32], serviceMs: 1000, waves: QUICK ? 3 : 6, deadline: deadline - 15_000 }),
+  );
+} finally {
+  await nats.stop();
+}
+
+// ---- ratios ---------------------------------------------------------------------------------
+const lines: string[] = [];
+if (a) {
+  lines.push(`(a) orchestration / raw JetStream    per task one at a time ${f(a.cluster.runPerTaskMs)} / ${f(a.raw.rttMeanMs)} ms = ${f(a.ratios.latency)}×    fanned out ${f(a.cluster.mapPerTaskMs)} / ${f(a.raw.batchPerMsgMs)} ms = ${f(a.ratios.amortised)}×`);
+}
+if (b) {
+  lines.push(`(b) V2 makespan / lower bound        ${f(b.makespanMs / 1000, 1)} / ${f(b.lowerBoundMs / 1000, 1)} s = ${f(b.ratio)}; stage-aware bound ${f(b.stageBoundMs / 1000, 1)} s, ratio ${f(b.stageRatio)}    (${b.calls} calls, critical path ${b.criticalPathCalls} calls, ${b.replicas * b.slots} slots, slot use ${f(100 * b.slotUtilisation, 0)}%)`);
+}
+const tp = (p: number, k: number) => c?.points.find((x) => x.processes === p && x.perProcess === k);
+if (c && c.points.length) {
+  const k = Math.max(...c.points.map((x) => x.perProcess));
+  const one = tp(1, k);
+  const four = tp(4, k) ?? tp(2, k);
+  if (one && four) lines.push(`(c) throughput ${four.processes} processes / 1        ${f(four.tasksPerSec, 1)} / ${f(one.tasksPerSec, 1)} tasks/s = ${f(four.tasksPerSec / one.tasksPerSec)}× at ${k} in flight each (ideal ${four.processes}×); best efficiency ${f(100 * Math.max(...c.points.map((x) => x.efficiency)), 0)}% of in-flight / latency`);
+}
+if (d) lines.push(`(d) coordinator peak RSS             ${f(d.peakRssMB, 0)} MB on ${d.papers} papers (idle ${f(d.idleRssMB, 0)} MB; peak / idle = ${f(d.peakRssMB / d.idleRssMB)}×; job ${f(d.wallMs / 1000, 1)} s, ${d.tasks} tasks)`);
+process.stdout.write(`\nperf ratios (${date})\n${lines.join('\n')}\n\n`);
+
+// ---- report -----------------------------------------------------------------------------------
+mkdirSync(OUT, { recursive: true });
+const charts: Record<string, string> = {};
+if (a) {
+  charts.overhead = barChart({
+    title: '(a) cost per task: cluster vs raw JetStream', yLabel: 'ms per task', labels: ['one at a time', 'fanned out'],
+    series: [{ name: 'raw JetStream', values: [a.raw.rttMeanMs, a.raw.batchPerMsgMs] }, { name: 'cluster (no-op op)', values: [a.cluster.runPerTaskMs, a.cluster.mapPerTaskMs] }],
+  });
+}
+if (b) {
+  charts.makespan = barChart({
+    title: `(b) V2 on ${b.papers} papers, ${b.replicas}×${b.slots} slots, ${b.latencyMs} ms per call`, yLabel: 'seconds',
+    labels: ['critical path × L', 'calls × L / slots', 'stage-aware bound', 'makespan', 'unlimited slots'],
+    series: [{ name: 'seconds', values: [(b.criticalPathCalls * b.latencyMs) / 1000, (b.calls * b.latencyMs) / (b.replicas * b.slots * 1000), b.stageBoundMs / 1000, b.makespanMs / 1000, b.calibrationMs / 1000] }],
+    reference: { value: b.lowerBoundMs / 1000, label: 'lower bound' },
+  });
+}
+if (c && c.points.length) {
+  const ks = [...new Set(c.points.map((x) => x.perProcess))].sort((x, y) => x - y);
+  const ps = [...new Set(c.points.map((x) => x.processes))].sort((x, y) => x - y);
+  charts.throughput = lineChart({
+    title: `(c) throughput, ${c.serviceMs} ms per simulated call`, yLabel: 'tasks per second', labels: ks.map((k) => `${k} in flight / process`),
+    series: [
+      ...ps.map((p, i) => ({ name: `${p} process${p > 1 ? 'es' : ''}`, color: i, values: ks.map((k) => tp(p, k)?.tasksPerSec ?? null) })),
+      ...ps.map((p, i) => ({ name: `ideal, ${p}`, dashed: true, color: i, values: ks.map((k) => tp(p, k)?.idealPerSec ?? null) })),
+    ],
+  });
+}
+if (d) {
+  charts.memory = barChart({
+    title: `(d) coordinator memory, ${d.papers}-paper V2 job`, yLabel: 'MB', labels: ['idle RSS', 'VmHWM before job', 'VmHWM after job'],
+    series: [{ name: 'coordinator', values: [d.idleRssMB, d.hwmBeforeMB, d.peakRssMB] }],
+  });
+}
+for (const [name, svg] of Object.entries(charts)) writeFileSync(join(OUT, `${date}-${name}.svg`), svg);
+const img = (name: string) => (charts[name] ? `\n![${name}](${date}-${name}.svg)\n` : '');
+const md = [
+  `# Performance report, ${date}`,
+  '',
+  `Machine: ${machine}. One private nats-server (file storage, loopback). Total ${f((Date.now() - started) / 1000, 0)} s.`,
+  '',
+  '## Ratios',
+  '',
+  '```',
+  ...lines,
+  '```',
+  '',
+  '## (a) Orchestration overhead per task',
+  '',
+  a
+    ? `Raw JetStream: ${a.raw.n} round trips (publish awaiting the stream's ack, pull, ack awaiting confirmation): mean ${f(a.raw.rttMeanMs)} ms, p50 ${f(a.raw.rttP50Ms)}, p95 ${f(a.raw.rttP95Ms)}; ${a.raw.batch} messages published then consumed: ${f(a.raw.batchPerMsgMs, 3)} ms each. Cluster: a no-op op through a job script, ${a.cluster.n} × ctx.run one after another: ${f(a.cluster.runPerTaskMs)} ms per task; one ctx.map of ${a.cluster.batch}: ${f(a.cluster.mapPerTaskMs, 3)} ms per task.${img('overhead')}`
+    : 'Not measured in this run.',
+  '',
+  '## (b) V2 makespan vs lower bound',
+  '',
+  b
+    ? `${b.papers} papers (kv_cache), blocks 0, every simulated call ${b.latencyMs} ms, ${b.replicas} replicas × ${b.slots} slots. Calibration with unlimited slots took ${f(b.calibrationMs / 1000, 1)} s; its critical path is ${b.criticalPathCalls} calls. Lower bound max(${b.criticalPathCalls} × ${b.latencyMs} ms, ${b.calls} × ${b.latencyMs} ms / ${b.replicas * b.slots}) = ${f(b.lowerBoundMs / 1000, 1)} s; makespan ${f(b.makespanMs / 1000, 1)} s; ratio ${f(b.ratio)}. The stages are barriers: Σ over stages of max(stage time with unlimited slots, ⌈stage calls / slots⌉ × L) = ${f(b.stageBoundMs / 1000, 1)} s, ratio ${f(b.stageRatio)}. Slot use ${f(100 * b.slotUtilisation, 0)}%.${img('makespan')}`
+    : 'Not measured in this run.',
+  '',
+  '## (c) Throughput',
+  '',
+  c && c.points.length
+    ? ['| processes | in flight each | in flight | tasks | tasks/s | ideal | efficiency | mapper CPU ms/task | client+sim CPU ms/task |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...c.points.map((x) => `| ${x.processes} | ${x.perProcess} | ${x.inFlight} | ${x.tasks} | ${f(x.tasksPerSec, 1)} | ${f(x.idealPerSec, 1)} | ${f(100 * x.efficiency, 0)}% | ${f(x.workerCpuMsPerTask, 1)} | ${f(x.benchCpuMsPerTask, 1)} |`)].join('\n') + img('throughput')
+    : 'Not measured in this run.',
+  '',
+  '## (d) Coordinator memory',
+  '',
+  d
+    ? `${d.papers} papers (${f(d.inputMB, 1)} MB of input JSON), blocks ${d.blocks}, offline engine, ${d.tasks} tasks in ${f(d.wallMs / 1000, 1)} s. Coordinator process: idle RSS ${f(d.idleRssMB, 0)} MB, VmHWM before the job ${f(d.hwmBeforeMB, 0)} MB, after ${f(d.peakRssMB, 0)} MB (largest sampled RSS ${f(d.maxSampledRssMB, 0)} MB).${img('memory')}`
+    : 'Not measured in this run.',
+  '',
+].join('\n');
+const report = join(OUT, `${date}.md`);
+writeFileSync(report, md);
+say(`wrote ${report}${Object.keys(charts).length ? ` and ${Object.keys(charts).length} SVG chart(s)` : ''}`);
+process.exit(0);

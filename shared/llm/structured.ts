@@ -1,0 +1,113 @@
+/**
+ * Structured output helpers of the openai engine: the op's zod schema as JSON Schema, a tolerant
+ * reading of replies (fenced blocks, JSON inside prose, the op's own text parser), the notes
+ * that put the schema into the prompt or ask for a repair, and per-op failure counts.
+ */
+import { z } from 'zod';
+import type { ChatMessage, OpDef } from '../ops/op.ts';
+
+export interface OutputFailureCount {
+  op: string;
+  model: string;
+  /** Replies (first or repair) that did not validate against the op's output schema. */
+  invalidOutput: number;
+  /** Responses whose body was not a usable chat completion (garbled JSON, wrong shape). */
+  malformedResponse: number;
+  /** Invalid first replies that the repair round fixed. */
+  repaired: number;
+}
+
+const failures = new Map<string, OutputFailureCount>();
+export function failureEntry(op: string, model: string): OutputFailureCount {
+  const key = `${op}\u0000${model}`;
+  if (!failures.has(key)) failures.set(key, { op, model, invalidOutput: 0, malformedResponse: 0, repaired: 0 });
+  return failures.get(key)!;
+}
+/** Output validation failures per op and model, over every openai engine of this process. */
+export function outputFailureCounts(): OutputFailureCount[] {
+  return [...failures.values()].map((e) => ({ ...e }));
+}
+
+/** Candidate JSON texts in a reply: the whole text, fenced blocks, then the first balanced {...} or [...]. */
+export function jsonCandidates(text: string): unknown[] {
+  const cleaned = text.replace(/<think>[\s\S]*?<\/think>/g, '').trim();
+  const texts = [cleaned];
+  for (const m of cleaned.matchAll(/```[a-zA-Z]*[ \t]*\n?([\s\S]*?)```/g)) texts.push(m[1].trim());
+  const start = cleaned.search(/[{[]/);
+  if (start >= 0) {
+    const end = balancedEnd(cleaned, start);
+    if (end > start) texts.push(cleaned.slice(start, end));
+  }
+  const out: unknown[] = [];
+  for (const t of texts) {
+    try {
+      out.push(JSON.parse(t));
+    } catch {} // not JSON; try the next candidate
+  }
+  return out;
+}
+
+function balancedEnd(s: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < s.length; i++) {
+    const ch = s[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === '{' || ch === '[') depth++;
+    else if ((ch === '}' || ch === ']') && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+export function interpret<I, O>(op: OpDef<I, O>, input: I, text: string): { ok: true; value: O } | { ok: false; error: string } {
+  let error = 'the reply contains no JSON value';
+  for (const candidate of jsonCandidates(text)) {
+    const r = op.output.safeParse(candidate);
+    if (r.success) return { ok: true, value: r.data };
+    error = r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  }
+  if (op.parse) {
+    try {
+      const r = op.output.safeParse(op.parse(text, input));
+      if (r.success) return { ok: true, value: r.data };
+      error = `${error}; the text parser's result is invalid too`;
+    } catch (e) {
+      error = `${error}; the text parser failed: ${(e as Error).message}`;
+    }
+  }
+  return { ok: false, error };
+}
+
+const schemaCache = new WeakMap<object, Record<string, unknown> | null>();
+export function jsonSchemaOf(op: OpDef): Record<string, unknown> | null {
+  let s = schemaCache.get(op);
+  if (s === undefined) {
+    try {
+      const { $schema: _drop, ...rest } = z.toJSONSchema(op.output, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+      s = rest;
+    } catch {
+      s = null; // a schema JSON Schema cannot express: rely on the prompt and the parser
+    }
+    schemaCache.set(op, s);
+  }
+  return s;
+}
+
+/** Put an instruction into the first system message (some chat templates allow only one, first). */
+export function withSystemNote(messages: ChatMessage[], note: string): ChatMessage[] {
+  if (messages[0]?.role === 'system') return [{ role: 'system', content: `${messages[0].content}\n\n${note}` }, ...messages.slice(1)];
+  return [{ role: 'system', content: note }, ...messages];
+}
+
+export function schemaNote(schema: Record<string, unknown> | null): string {
+  return `Answer with one JSON value and nothing else (no prose, no code fences). It must satisfy this JSON Schema:\n${JSON.stringify(schema)}`;
+}
+
+export function repairNote(error: string, truncated: boolean, schema: Record<string, unknown> | null): string {
+  const cut = truncated ? ' It was also cut off at the output limit, so keep the answer shorter.' : '';
+  const shape = schema ? ` It must satisfy this JSON Schema:\n${JSON.stringify(schema)}` : '';
+  return `Your previous reply could not be used: ${error.slice(0, 800)}.${cut} Reply again with only the corrected JSON value, no prose and no code fences.${shape}`;
+}
