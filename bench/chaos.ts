@@ -5,7 +5,11 @@
  * and the model simulator fails 20% of calls. Checks that the job completes, that its Markdown
  * equals the fault-free run's byte for byte, and that every task result was written exactly
  * once; prints kills survived, redeliveries, extra model calls and the time overhead.
- * Exit code 1 when a check fails. Knobs: CHAOS_PAPERS, CHAOS_BLOCKS, CHAOS_SEED, CHAOS_BUDGET_S.
+ * Exit code 1 when a check fails. Knobs: CHAOS_PAPERS (90), CHAOS_BLOCKS (1), CHAOS_SEED (7),
+ * CHAOS_BUDGET_S (360), CHAOS_LOG_LEVEL (warn). The simulator's replies are words drawn from the
+ * prompt, so some paper counts yield an outline the V2 script refuses (80 does): the reference
+ * run then fails with that reason. Injected model faults are 5xx, hangs and slow replies; garbled
+ * replies are left out because the repair round changes the prompt, hence the simulated reply.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -185,6 +189,7 @@ const cleanup = () => {
 };
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
 main().then(
   async (code) => {
     await nats?.stop({ keepStore: true }).catch(() => undefined);
