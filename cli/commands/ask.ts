@@ -15,6 +15,7 @@ interface AskOpts extends ConnOpts, ModelOpts {
   profile: string;
   engine?: string;
   window?: string;
+  maxInputMb: string;
   quiet?: boolean;
 }
 
@@ -28,6 +29,7 @@ export function registerAsk(program: Command): void {
       .option('--profile <p>', `task profile: ${V1_PROFILES.join(', ')}`, 'qa')
       .option('--engine <e>', 'openai or extractive (default: openai when OPENAI_BASE_URL is set)')
       .option('--window <tokens>', 'model context window per call, in tokens', '4096')
+      .option('--max-input-mb <n>', 'refuse documents larger than this many megabytes', '64')
       .option('--json', 'print one JSON object on stdout')
       .option('--quiet', 'no progress lines'),
   )).action(async (o: AskOpts) => {
@@ -37,7 +39,9 @@ export function registerAsk(program: Command): void {
     const window = Number(o.window);
     if (!Number.isInteger(window) || window < 512) throw new UsageError('--window must be a whole number of tokens ≥ 512');
     const modelFields = modelJobFields(o);
-    const text = readTextFile(o.doc, 'document');
+    const maxMb = Number(o.maxInputMb);
+    if (!Number.isInteger(maxMb) || maxMb < 1 || maxMb > 400) throw new UsageError('--max-input-mb must be a whole number from 1 to 400');
+    const text = readTextFile(o.doc, 'document', { maxBytes: maxMb * 1024 * 1024, option: '--max-input-mb' });
     const say = (s: string) => (o.quiet ? undefined : process.stderr.write(`${s}\n`));
     const cluster = await openCluster({ ...o, needs: ['coordinator', 'mapper', 'reducer'], say });
     try {

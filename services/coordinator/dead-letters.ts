@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/bus.ts';
 import { deadLetter } from '../../shared/bus/dlq.ts';
 import { decode } from '../../shared/protocol/codec.ts';
-import { TaskEnvelopeSchema } from '../../shared/protocol/schemas.ts';
+import { JobSpecSchema, TaskEnvelopeSchema } from '../../shared/protocol/schemas.ts';
 import { TASK_KINDS, type TaskKind } from '../../shared/protocol/names.ts';
 
 export function watchMaxDeliveries(bus: Bus, log: Logger): { stop(): void } {
@@ -46,5 +46,44 @@ export function watchMaxDeliveries(bus: Bus, log: Logger): { stop(): void } {
       handle(msg.data).catch((e) => log.error({ err: (e as Error).message }, 'dead-letter advisory handling failed'));
     },
   });
-  return { stop: () => sub.unsubscribe() };
+  const jobsSub = watchJobMaxDeliveries(bus, log);
+  return {
+    stop: () => {
+      sub.unsubscribe();
+      jobsSub.unsubscribe();
+    },
+  };
+}
+
+/**
+ * The same for jobs: a job whose coordinator died on its last allowed delivery would otherwise
+ * stay "running" forever. It is failed with the reason and dead-lettered.
+ */
+function watchJobMaxDeliveries(bus: Bus, log: Logger) {
+  const stream = bus.names.streams.jobs;
+  const handle = async (data: Uint8Array) => {
+    const adv = JSON.parse(new TextDecoder().decode(data)) as { stream_seq?: number; deliveries?: number };
+    if (!adv.stream_seq) return;
+    const stored = await bus.jsm.streams.getMessage(stream, { seq: adv.stream_seq }).catch(() => null);
+    if (!stored) return;
+    const d = decode(JobSpecSchema, stored.data);
+    const reason = `job abandoned: no coordinator finished it in ${adv.deliveries ?? '?'} deliveries (coordinators crashed or lost their connection)`;
+    if (d.ok) {
+      const st = await bus.getStatus(d.value.jobId);
+      if (!st || !['succeeded', 'failed', 'cancelled'].includes(st.state)) {
+        await bus.patchStatus(d.value.jobId, { state: 'failed', error: reason, finishedAt: new Date().toISOString() }, d.value.pipeline);
+        bus.emit(d.value.jobId, { type: 'job.failed', message: reason });
+      }
+      log.warn({ jobId: d.value.jobId }, 'job exhausted its deliveries; failed and dead-lettered');
+    }
+    await deadLetter(bus, 'jobs', { jobId: d.ok ? d.value.jobId : undefined, reason, attempts: adv.deliveries ?? 0, subject: stored.subject, data: stored.data });
+    await bus.jsm.streams.deleteMessage(stream, adv.stream_seq).catch(() => undefined);
+  };
+  return bus.nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.*`, {
+    queue: `${bus.names.prefix}_coordinators`,
+    callback: (err, msg) => {
+      if (err) return;
+      handle(msg.data).catch((e) => log.error({ err: (e as Error).message }, 'job dead-letter advisory handling failed'));
+    },
+  });
 }
