@@ -10,7 +10,7 @@ type Schema = Record<string, any> | boolean;
 
 /** Beyond this nesting depth the generator takes the smallest valid choice (ends recursion). */
 const MAX_DEPTH = 6;
-const FALLBACK_WORDS = ['placeholder', 'value', 'sample'];
+const FALLBACK_WORDS = ['filler', 'value', 'sample'];
 
 /** Content words of the prompt, most recent message first (bounded). */
 export function promptWords(messages: readonly { content?: unknown }[]): string[] {
