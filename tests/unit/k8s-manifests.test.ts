@@ -25,7 +25,7 @@ import {
   unknownKeyProblems,
   workloadProblems,
   type K8sObject,
-} from './k8s-checks.ts';
+} from '../helpers/k8s-checks.ts';
 
 const HAVE_KUBECTL = kubectlAvailable();
 if (!HAVE_KUBECTL) {

@@ -119,7 +119,7 @@ export function schemaProblems(o: K8sObject): string[] {
     return problems;
   }
   const Model = MODELS[key];
-  if (!Model) return [`${id(o)}: no schema for ${key} (add its model to tests/unit/k8s-checks.ts)`];
+  if (!Model) return [`${id(o)}: no schema for ${key} (add its model to tests/helpers/k8s-checks.ts)`];
   try {
     new Model(o as never).validate();
     return [];
