@@ -133,37 +133,16 @@ async function provisionAll(nc: NatsConnection, n: Names, opts: ProvisionOptions
   const storage = opts.storage === 'memory' ? StorageType.Memory : StorageType.File;
   const dup = 5 * 60 * 1000 * MS;
   const update = opts.updateExisting ?? true;
-  await ensureStream(jsm, {
-    name: n.streams.jobs,
-    subjects: [n.subjects.submit],
-    retention: RetentionPolicy.Workqueue,
-    storage,
-    duplicate_window: dup,
-    max_msg_size: 1024 * 1024,
-  }, update);
-  await ensureStream(jsm, {
-    name: n.streams.tasks,
-    subjects: [`${n.prefix}.tasks.>`],
-    retention: RetentionPolicy.Workqueue,
-    storage,
-    duplicate_window: dup,
-    max_msg_size: 1024 * 1024,
-  }, update);
-  await ensureStream(jsm, {
-    name: n.streams.events,
-    subjects: [n.subjects.eventsAll],
-    retention: RetentionPolicy.Limits,
-    storage,
-    max_age: DAY_NS,
-    max_msgs_per_subject: 10_000,
-  }, update);
-  await ensureStream(jsm, {
-    name: n.streams.dlq,
-    subjects: [`${n.prefix}.dlq.>`],
-    retention: RetentionPolicy.Limits,
-    storage,
-    max_age: 14 * DAY_NS,
-  }, update);
+  // Jobs and tasks: work queues with publish deduplication (the task id is the message id).
+  const workQueue = (name: string, subject: string) =>
+    ensureStream(jsm, { name, subjects: [subject], retention: RetentionPolicy.Workqueue, storage, duplicate_window: dup, max_msg_size: 1024 * 1024 }, update);
+  // Events and dead letters: kept for a while, for people and tools to read.
+  const kept = (name: string, subject: string, maxAge: number, extra: Partial<StreamConfig> = {}) =>
+    ensureStream(jsm, { name, subjects: [subject], retention: RetentionPolicy.Limits, storage, max_age: maxAge, ...extra }, update);
+  await workQueue(n.streams.jobs, n.subjects.submit);
+  await workQueue(n.streams.tasks, `${n.prefix}.tasks.>`);
+  await kept(n.streams.events, n.subjects.eventsAll, DAY_NS, { max_msgs_per_subject: 10_000 });
+  await kept(n.streams.dlq, `${n.prefix}.dlq.>`, 14 * DAY_NS);
   const ackWait = opts.ackWaitMs * MS;
   await ensureConsumer(jsm, n.streams.jobs, {
     durable_name: n.consumers.coordinator,
