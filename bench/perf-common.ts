@@ -41,9 +41,13 @@ export async function openBus(env: Env): Promise<{ nc: NatsConnection; bus: Bus 
   return { nc, bus: await Bus.open(nc, env.MR_PREFIX) };
 }
 
-/** One service role as its own process, with the given environment. */
+/**
+ * One service role as its own process, with the given environment. BENCH_NODE_ARGS adds Node
+ * options to every service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
+ */
 export function spawnService(role: Role, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', role, 'main.ts')], {
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'services', role, 'main.ts')], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

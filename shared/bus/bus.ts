@@ -6,6 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
+import { readObject } from './blob-read.ts';
 import { names as makeNames, type Names } from '../protocol/names.ts';
 import { decode, encode } from '../protocol/codec.ts';
 import {
@@ -153,7 +154,7 @@ export class Bus {
   }
 
   async getBlob(key: string): Promise<Uint8Array | null> {
-    return this.blobs.getBlob(key);
+    return readObject(this.blobs, this.jsm, this.names.objectStore, key);
   }
 
   async blobText(key: string): Promise<string> {

@@ -77,12 +77,13 @@ export function startWorker(o: WorkerOptions): Worker {
     if (!op) return fail(msg, env, `unknown op "${env.op}" for the ${WORKER_OF[o.kind]} (known: ${[...ops.keys()].join(', ')})`, startedAt);
     if (msg.info.deliveryCount > 1) o.metrics?.taskRedelivered(env.op, o.kind);
 
-    if (await o.bus.getResult(env.jobId, env.taskId)) {
+    // Both lookups at once: one round trip before the work starts instead of two.
+    const [stored, status] = await Promise.all([o.bus.getResult(env.jobId, env.taskId), o.bus.getStatus(env.jobId)]);
+    if (stored) {
       log.debug('result already stored; skipping');
       msg.ack();
       return;
     }
-    const status = await o.bus.getStatus(env.jobId);
     if (status && (status.state === 'cancelled' || status.cancelRequested)) {
       log.info('job cancelled; dropping task');
       msg.ack();

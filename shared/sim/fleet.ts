@@ -241,6 +241,10 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
       windowStart = performance.now();
       busyMs = 0;
     },
+    setBaseLatency(ms: number) {
+      if (!(ms >= 0)) throw new Error(`the base latency must be a number of milliseconds ≥ 0, got ${ms}`);
+      o.baseLatencyMs = ms;
+    },
     async close() {
       if (closedAt !== undefined) return;
       closedAt = performance.now();

@@ -56,5 +56,7 @@ export interface FleetSim {
   stats(): FleetStats;
   /** Start a new measuring window (counters to zero; requests in flight keep running). */
   resetStats(): void;
+  /** Change the base latency of requests that start from now on (e.g. a fast warm-up, then the measured run). */
+  setBaseLatency(ms: number): void;
   close(): Promise<void>;
 }

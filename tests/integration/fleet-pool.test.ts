@@ -150,4 +150,66 @@ describe('endpoint pool over simulated vLLM endpoints', () => {
     expect(cap).toBeLessThanOrEqual(8); // from 32 down towards the 4 slots
     expect(st.rejected429).toBeLessThan(st.successes); // backing off keeps rejections below the useful work
   });
+
+  it('holds its cap at the server’s slots while a queue it built earlier drains, instead of cutting it again at every reading', async () => {
+    // 16 calls at once on 4 slots: 12 wait on the server for three round trips. Every reading
+    // in that time shows the same queue; the cap should settle at 4, not fall towards 1.
+    const s = await sim({ slots: 4, baseLatencyMs: 300, seed: 7 });
+    const e = engineOver([s.url], { initialInFlight: 16, metricsIntervalMs: 30 }, true);
+    const caps: number[] = [];
+    const running: number[] = [];
+    const sampler = setInterval(() => {
+      caps.push(e.pool().snapshot()[0].cap);
+      running.push(s.stats().running);
+    }, 10);
+    const r = await drive(e, 64, 16);
+    clearInterval(sampler);
+    expect(r.errors).toEqual([]);
+    const steady = running.slice(0, Math.floor(running.length * 0.8));
+    const mean = steady.reduce((x, y) => x + y, 0) / Math.max(1, steady.length);
+    console.log(`[fleet] caps seen ${Math.min(...caps)}..${Math.max(...caps)}; ${mean.toFixed(2)} of 4 slots busy on average`);
+    expect(Math.min(...caps)).toBeGreaterThanOrEqual(3);
+    expect(mean).toBeGreaterThan(0.85 * 4);
+  });
+
+  it('keeps requests off the server’s queue once a reading has shown how many slots it has', async () => {
+    // A request waiting on one server cannot move to another that frees a slot; at the end of a
+    // map phase such requests cost a whole extra round. Callers outnumber the slots 4 to 1.
+    const s = await sim({ slots: 4, baseLatencyMs: 200, seed: 8 });
+    const e = engineOver([s.url], { initialInFlight: 4, metricsIntervalMs: 30 }, true);
+    const waiting: number[] = [];
+    const running: number[] = [];
+    const sampler = setInterval(() => {
+      waiting.push(s.stats().waiting);
+      running.push(s.stats().running);
+    }, 10);
+    const r = await drive(e, 80, 16);
+    clearInterval(sampler);
+    expect(r.errors).toEqual([]);
+    const later = (xs: number[]) => xs.slice(Math.floor(xs.length / 3), Math.floor(xs.length * 0.9));
+    const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / Math.max(1, xs.length);
+    console.log(`[fleet] after learning: ${mean(later(waiting)).toFixed(2)} waiting, ${mean(later(running)).toFixed(2)} of 4 running on average; cap ${e.pool().snapshot()[0].cap}`);
+    expect(mean(later(waiting))).toBeLessThan(0.5);
+    expect(mean(later(running))).toBeGreaterThan(0.85 * 4);
+  });
+
+  it('takes back the slots another worker process leaves, within a reading or two', async () => {
+    // Two pools (two worker processes) share one 8-slot endpoint; each sees only its own calls
+    // and the server's queue in /metrics. When A is done, B must fill the whole server quickly.
+    const s = await sim({ slots: 8, baseLatencyMs: 200, seed: 6 });
+    const [a, b] = [0, 1].map(() => engineOver([s.url], { initialInFlight: 8, metricsIntervalMs: 50 }, true));
+    const samples: { t: number; running: number }[] = [];
+    const sampler = setInterval(() => samples.push({ t: performance.now(), running: s.stats().running }), 10);
+    let aDone = 0;
+    const [ra, rb] = await Promise.all([drive(a, 40, 12, 0).then((r) => ((aDone = performance.now()), r)), drive(b, 160, 12, 1000)]);
+    const bDone = performance.now();
+    clearInterval(sampler);
+    expect([...ra.errors, ...rb.errors]).toEqual([]);
+    // B alone, while it still has more calls than slots left (its last round is the drain).
+    const alone = samples.filter((x) => x.t > aDone && x.t < bDone - 2 * 200).map((x) => x.running);
+    const mean = alone.reduce((x, y) => x + y, 0) / Math.max(1, alone.length);
+    console.log(`[fleet] after the other pool stopped: ${mean.toFixed(2)} of 8 slots busy on average over ${alone.length} samples; caps ${a.pool().snapshot()[0].cap}/${b.pool().snapshot()[0].cap}`);
+    expect(alone.length).toBeGreaterThan(20);
+    expect(mean).toBeGreaterThan(0.9 * 8);
+  });
 });

@@ -51,6 +51,18 @@ describe('fleet simulator', () => {
     expect(ms).toBeGreaterThanOrEqual(expected - 5);
   });
 
+  it('changes its base latency at run time for the requests that follow', async () => {
+    const s = await sim({ baseLatencyMs: 0, prefillTokensPerSec: 0, decodeTokensPerSec: 0 });
+    const c = client(s);
+    await ask(c, 'a fast warm-up request');
+    s.setBaseLatency(250);
+    const t0 = performance.now();
+    await ask(c, 'a request after the change');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(245);
+    expect(s.stats().busySlotMs).toBeGreaterThanOrEqual(245);
+    expect(() => s.setBaseLatency(-1)).toThrow(/≥ 0/);
+  });
+
   it('answers 429 with Retry-After when the queue is full', async () => {
     const s = await sim({ slots: 1, queueLimit: 1, baseLatencyMs: 200, prefillTokensPerSec: 0, decodeTokensPerSec: 0 });
     const results = await Promise.all(

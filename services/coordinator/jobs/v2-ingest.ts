@@ -42,7 +42,7 @@ export async function ingest(ctx: JobContext, inputKey: string, chunkChars: numb
   }
   const keys = prepared.papers.map((p) => paperKey(ctx.jobId, p.id));
   // putBlob is idempotent for the same key and content, so a replay may store them again safely.
-  await mapLimit(keys, 8, (key, i) => ctx.putBlob(key, prepared.texts[i]));
+  await mapLimit(keys, 32, (key, i) => ctx.putBlob(key, prepared.texts[i]));
   const chunks = prepared.texts.map((t) => textChunks(t, chunkChars));
   return { ...prepared, papersIn, keys, chunks };
 }
