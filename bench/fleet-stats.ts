@@ -59,7 +59,8 @@ export function stageRow(stage: string, samples: readonly Sample[], from: number
   const inside = samples.filter((x) => x.t >= from && x.t <= to);
   const empty = { stage, calls: 0, ms: to - from, rounds: 0, boundMs: 0, activeMs: 0, activeBusyMs: 0, activeUtilisation: 0, leadMs: 0, spreadMs: 0, tailMs: 0 };
   if (inside.length < 2) return empty;
-  const first = inside[0];
+  // Calls are counted from the last sample before the stage (none: the window's start).
+  const first = [...samples].reverse().find((x) => x.t < from) ?? { t: from, running: 0, started: 0, busy: 0 };
   const last = inside[inside.length - 1];
   const calls = last.started - first.started;
   if (calls === 0) return empty;
@@ -69,7 +70,7 @@ export function stageRow(stage: string, samples: readonly Sample[], from: number
   const allStarted = inside.find((x) => x.started === last.started);
   const activeMs = firstOn && lastOn ? lastOn.t - firstOn.t : 0;
   const activeBusyMs = firstOn && lastOn ? lastOn.busy - firstOn.busy : 0;
-  const rounds = roundsOf(inside, latencyMs);
+  const rounds = roundsOf([first, ...inside], latencyMs);
   return {
     stage,
     calls,

@@ -20,7 +20,10 @@
  *   another that frees a slot, and at the end of a map phase such requests cost a whole extra
  *   round (measured: 127 digests on 4 × 8 slots took 5 rounds instead of 4). So a reading with
  *   a queue teaches the pool the server's slots (it runs all it can then), and the cap never
- *   grows past those slots less what other clients hold (both from the latest reading).
+ *   grows past those slots less what other clients hold (both from the latest reading). A
+ *   reading that shows idle slots raises the cap by half of them at once (another client may
+ *   take the other half): replies to calls of equal length come together, a round trip later,
+ *   so growing by one per reply would leave the slots idle for that round trip.
  * * Health: an endpoint with consecutive failures is taken out while another one is up, and
  *   probed back in (GET /health, else /v1/models) with growing intervals.
  * Callers wait in FIFO order when every usable endpoint is at its cap.
@@ -221,6 +224,11 @@ export class EndpointPool {
     else if (e.slots !== undefined) e.slots = Math.max(e.slots, load.running);
     const others = Math.max(0, load.running + load.waiting - e.inFlight);
     e.room = e.slots === undefined ? Infinity : Math.max(1, e.slots - others);
+    // Idle slots on a server we know: take half of them now rather than one per reply (replies
+    // may all come at once, a round trip later). Half, because another client reading the same
+    // idle slots takes the other half.
+    const idle = e.slots === undefined || load.waiting > 0 ? 0 : e.slots - load.running;
+    if (idle > 0 && this.waiters.length > 0) e.cap = Math.min(e.max, e.room, Math.max(e.cap, e.inFlight + Math.ceil(idle / 2)));
   }
 
   /** Lower the cap to `share` (never raise it here; growth comes from successes). */
