@@ -37,7 +37,7 @@ export function envStrings(env: Env, over: Record<string, string> = {}): Record<
 
 export async function openBus(env: Env): Promise<{ nc: NatsConnection; bus: Bus }> {
   const nc = await connectNats(env, { name: `perf-${env.MR_PREFIX}`, reconnect: false });
-  await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS });
+  await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS, replicas: env.MR_REPLICAS });
   return { nc, bus: await Bus.open(nc, env.MR_PREFIX) };
 }
 

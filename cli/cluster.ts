@@ -61,7 +61,7 @@ export async function openCluster(o: ClusterOptions): Promise<Cluster> {
     env = { ...env, NATS_URL: server.url };
     nc = await connectNats(env, { name: 'llmxmr-client', reconnect: false });
   }
-  await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS, updateExisting: false });
+  await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS, updateExisting: false, replicas: env.MR_REPLICAS });
   const bus = await Bus.open(nc, env.MR_PREFIX);
   const roles: RoleHandle[] = [];
   const live = server ? new Map<string, number>() : await bus.liveRoles();

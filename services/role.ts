@@ -54,7 +54,7 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
   const nc = o.nc ?? (await connectNats(o.env, { name: id }));
   let bus: Bus;
   try {
-    const prov = await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS });
+    const prov = await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS, replicas: o.env.MR_REPLICAS });
     if (!prov.provisioned) {
       log.info({ reason: prov.reason }, 'these NATS credentials may not manage streams; using the streams as provisioned by an administrator');
     }

@@ -26,6 +26,11 @@ export interface ProvisionOptions {
   ackWaitMs: number;
   /** Deliveries of a job before it is failed as poison (a coordinator died running it each time). */
   jobMaxDeliver?: number;
+  /**
+   * Copies of every stream, bucket and the Object Store (default 1). Above 1 needs JetStream
+   * in cluster mode over at least that many servers; the data then survives losing a minority.
+   */
+  replicas?: number;
   /** Storage of streams (file in production, memory is fine for throwaway test servers). */
   storage?: 'file' | 'memory';
   /**
@@ -93,6 +98,14 @@ export async function provision(nc: NatsConnection, n: Names, opts: ProvisionOpt
     await provisionAll(nc, n, opts);
     return { provisioned: true };
   } catch (e) {
+    const r = opts.replicas ?? 1;
+    if (r > 1 && /non-clustered|insufficient resources|no suitable peers/i.test(String((e as Error).message))) {
+      throw new Error(
+        `MR_REPLICAS=${r} needs JetStream in cluster mode over at least ${r} servers, and the NATS server answered: ` +
+          `"${(e as Error).message}" (a cluster whose servers are still joining answers "no suitable peers" too; services retry). ` +
+          `Run a NATS cluster of ${r} or more, or set MR_REPLICAS=1`,
+      );
+    }
     if (!isPermissionError(e)) throw e;
     await checkProvisioned(nc, n);
     return { provisioned: false, reason: (e as Error).message };
@@ -133,12 +146,13 @@ async function provisionAll(nc: NatsConnection, n: Names, opts: ProvisionOptions
   const storage = opts.storage === 'memory' ? StorageType.Memory : StorageType.File;
   const dup = 5 * 60 * 1000 * MS;
   const update = opts.updateExisting ?? true;
+  const replicas = opts.replicas ?? 1;
   // Jobs and tasks: work queues with publish deduplication (the task id is the message id).
   const workQueue = (name: string, subject: string) =>
-    ensureStream(jsm, { name, subjects: [subject], retention: RetentionPolicy.Workqueue, storage, duplicate_window: dup, max_msg_size: 1024 * 1024 }, update);
+    ensureStream(jsm, { name, subjects: [subject], retention: RetentionPolicy.Workqueue, storage, num_replicas: replicas, duplicate_window: dup, max_msg_size: 1024 * 1024 }, update);
   // Events and dead letters: kept for a while, for people and tools to read.
   const kept = (name: string, subject: string, maxAge: number, extra: Partial<StreamConfig> = {}) =>
-    ensureStream(jsm, { name, subjects: [subject], retention: RetentionPolicy.Limits, storage, max_age: maxAge, ...extra }, update);
+    ensureStream(jsm, { name, subjects: [subject], retention: RetentionPolicy.Limits, storage, num_replicas: replicas, max_age: maxAge, ...extra }, update);
   await workQueue(n.streams.jobs, n.subjects.submit);
   await workQueue(n.streams.tasks, `${n.prefix}.tasks.>`);
   await kept(n.streams.events, n.subjects.eventsAll, DAY_NS, { max_msgs_per_subject: 10_000 });
@@ -164,9 +178,9 @@ async function provisionAll(nc: NatsConnection, n: Names, opts: ProvisionOptions
   }
   const kvm = new Kvm(nc);
   const kvStorage = storage;
-  await kvm.create(n.buckets.jobs, { history: 1, storage: kvStorage });
-  await kvm.create(n.buckets.results, { history: 1, storage: kvStorage, maxValueSize: 1024 * 1024 });
-  await kvm.create(n.buckets.llmcache, { history: 1, storage: kvStorage, ttl: 30 * 24 * 3600 * 1000 });
-  await kvm.create(n.buckets.workers, { history: 1, storage: StorageType.Memory, ttl: 20_000 });
-  await new Objm(nc).create(n.objectStore, { storage: kvStorage });
+  await kvm.create(n.buckets.jobs, { history: 1, storage: kvStorage, replicas });
+  await kvm.create(n.buckets.results, { history: 1, storage: kvStorage, replicas, maxValueSize: 1024 * 1024 });
+  await kvm.create(n.buckets.llmcache, { history: 1, storage: kvStorage, replicas, ttl: 30 * 24 * 3600 * 1000 });
+  await kvm.create(n.buckets.workers, { history: 1, storage: StorageType.Memory, replicas, ttl: 20_000 });
+  await new Objm(nc).create(n.objectStore, { storage: kvStorage, replicas });
 }

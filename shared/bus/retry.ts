@@ -5,8 +5,9 @@
  */
 
 const TRANSIENT_NAMES = new Set(['TimeoutError', 'NoRespondersError', 'ConnectionError', 'RequestError', 'JetStreamNotEnabled']);
+// "no suitable peers": a JetStream cluster whose servers have not all joined yet cannot place replicas.
 const TRANSIENT_TEXT =
-  /timeout|timed out|no responders|disconnect|connection (?:refused|reset|closed|lost)|cannot connect to NATS|temporarily unavailable|jetstream not enabled|server shutdown|heartbeats missed|ECONNREFUSED|ECONNRESET/i;
+  /timeout|timed out|no responders|disconnect|connection (?:refused|reset|closed|lost)|cannot connect to NATS|temporarily unavailable|jetstream not enabled|server shutdown|heartbeats missed|no suitable peers|ECONNREFUSED|ECONNRESET/i;
 const NEVER = /permissions violation|authorization|authentication|refused these credentials/i;
 
 /** True when the error says NATS (or JetStream) is unreachable for now. */

@@ -30,6 +30,8 @@ export const EnvSchema = z.object({
   MR_MAX_DELIVER: int(4, 1, 100),
   /** How long a task may go without a heartbeat before it is redelivered. */
   MR_ACK_WAIT_MS: int(30_000, 1_000, 3_600_000),
+  /** Copies of every stream, bucket and the Object Store; above 1 needs JetStream clustered over that many servers. */
+  MR_REPLICAS: int(1, 1, 5),
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_API_KEY: z.string().optional(),
   LLM_MODEL: z.string().optional(),

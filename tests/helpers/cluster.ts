@@ -40,7 +40,7 @@ export interface TestCluster {
 
 export async function testCluster(env: Env = testEnv()): Promise<TestCluster> {
   const nc = await connectNats(env, { reconnect: false });
-  await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS });
+  await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS, replicas: env.MR_REPLICAS });
   const bus = await Bus.open(nc, env.MR_PREFIX);
   const roles: RoleHandle[] = [];
   return {
