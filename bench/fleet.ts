@@ -19,7 +19,7 @@
  *      Σ over stages of max(stage's own critical path, ⌈stage calls / slots⌉) × L here, and the
  *      issue's bound (which counts a 127-call stage as one round) is reported beside it.
  *
- *   npm run bench:fleet -- [--replicas 4] [--slots 8] [--latency-ms 5000] [--mappers 1]
+ *   npm run bench:fleet -- [--replicas 4] [--slots 8] [--latency-ms 5000] [--mappers 1] [--prefetch 2|1]
  *                          [--fleets wide,narrow] [--topic kv_cache.jsonl] [--seed 1] [--nats URL] [--json]
  *
  * BENCH_NODE_ARGS adds Node options to the service processes (e.g. "--cpu-prof").
@@ -46,6 +46,13 @@ const { values: a } = parseArgs({
     seed: { type: 'string', default: '1' },
     /** Mapper processes; each has its own endpoint pool, as pods of a deployment do. */
     mappers: { type: 'string', default: '1' },
+    /**
+     * Tasks the mappers together hold per slot of the fleet. 2 with one mapper: a prompt is ready
+     * whenever a slot frees. 1 with several: a task held by one mapper beyond what its pool can
+     * start waits there while another mapper may have room (measured with two mappers, 4 × 8
+     * slots, L = 5 s: digest slot use 90.6–98.0 % holding 2 per slot, 97.1–97.9 % holding 1).
+     */
+    prefetch: { type: 'string' },
     /** Which fleets to measure after the calibration: wide, narrow or both. */
     fleets: { type: 'string', default: 'wide,narrow' },
     nats: { type: 'string' },
@@ -56,9 +63,10 @@ const R = Number(a.replicas);
 const S = Number(a.slots);
 const L = Number(a['latency-ms']);
 const MAPPERS = Number(a.mappers);
+const PREFETCH = Number(a.prefetch ?? (MAPPERS > 1 ? 1 : 2));
 const FLEETS = a.fleets!.split(',').map((x) => x.trim());
 if (!FLEETS.length || FLEETS.some((f) => f !== 'wide' && f !== 'narrow')) throw new Error(`--fleets takes wide, narrow or wide,narrow; got "${a.fleets}"`);
-if (![R, S, L, MAPPERS].every((x) => Number.isInteger(x) && x > 0)) throw new Error('--replicas, --slots, --latency-ms and --mappers take positive whole numbers');
+if (![R, S, L, MAPPERS, PREFETCH].every((x) => Number.isInteger(x) && x > 0)) throw new Error('--replicas, --slots, --latency-ms, --mappers and --prefetch take positive whole numbers');
 const say = (s: string) => (a.json ? undefined : process.stderr.write(`${s}\n`));
 const input = JSON.parse(readFileSync(join(DATA, 'v2', a.topic!), 'utf8').split('\n')[0]);
 /** The warm-up job: the same topic cut to a few papers, run before each measured job. */
@@ -107,8 +115,8 @@ async function runOn(label: string, sims: FleetSim[], initial: number, natsUrl: 
   const endpoints = sims.map((s) => `      - url: ${s.url}\n        maxInFlight: ${2 * initial}\n        initialInFlight: ${initial}\n`).join('');
   writeFileSync(routing, `defaults:\n  model: sim-bench\n  timeoutMs: ${Math.max(60_000, 20 * L)}\nmodels:\n  sim-bench:\n    metrics: true\n    endpoints:\n${endpoints}`);
   const slots = sims.reduce((t, s) => t + s.stats().totalSlots, 0);
-  // The mappers together hold twice the fleet's slots, so a prompt is ready whenever a slot frees.
-  const concurrency = Math.min(1024, Math.ceil((2 * slots) / MAPPERS));
+  // The tasks each mapper holds (MR_CONCURRENCY): its share of the slots, times --prefetch.
+  const concurrency = Math.min(1024, Math.ceil((PREFETCH * slots) / MAPPERS));
   const env = perfEnv(natsUrl, `bf${randomBytes(4).toString('hex')}`, { LLM_ROUTING_FILE: routing, OPENAI_BASE_URL: '', LLM_MODEL: '', MR_CONCURRENCY: String(concurrency) });
   const { nc, bus } = await openBus(env);
   const kids = [...ROLES, ...Array(MAPPERS - 1).fill('mapper')].map((r) => spawnService(r, envStrings(env, { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' })));
@@ -153,7 +161,7 @@ let nats: NatsServerHandle | undefined;
 const sims: FleetSim[] = [];
 try {
   const natsUrl = a.nats ?? (nats = await startNatsServer()).url;
-  say(`topic ${a.topic}: ${input.papers.length} papers; every call ${L} ms; services in their own processes; NATS ${a.nats ? natsUrl : 'private server'}`);
+  say(`topic ${a.topic}: ${input.papers.length} papers; every call ${L} ms; services in their own processes (${MAPPERS} mapper${MAPPERS > 1 ? 's' : ''}, ${PREFETCH} task${PREFETCH > 1 ? 's' : ''} held per slot); NATS ${a.nats ? natsUrl : 'private server'}`);
 
   say(`1/${FLEETS.length + 1} calibration: unlimited slots…`);
   const unlimited = await fleet(1, 100_000);

@@ -108,6 +108,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
   if (!opts.routing && !(opts.baseURL && opts.model)) throw new PermanentError('the openai engine needs a baseURL and a model, or a routing');
   const routing = opts.routing ?? singleModelRouting({ url: opts.baseURL!, model: opts.model!, apiKey: opts.apiKey, temperature: opts.temperature, timeoutMs: opts.timeoutMs ?? 120_000, maxRetries: opts.maxRetries ?? 3 });
   const pools = opts.pools ?? new PoolRegistry();
+  opts.metrics?.readWaitingCalls(pools);
   const baseMs = opts.retryBaseMs ?? 500;
   const maxMs = opts.retryMaxMs ?? 8_000;
   const capMs = opts.retryAfterCapMs ?? 30_000;

@@ -322,6 +322,11 @@ export class EndpointPool {
     this.drain();
   }
 
+  /** Callers waiting for an endpoint with room. */
+  waitingCalls(): number {
+    return this.waiters.length;
+  }
+
   snapshot(): EndpointSnapshot[] {
     return this.eps.map((e) => ({
       url: e.url, healthy: e.healthy, inFlight: e.inFlight, cap: Math.floor(e.cap), served: e.served, failures: e.failures,
@@ -346,6 +351,12 @@ export class PoolRegistry {
     let p = this.pools.get(key);
     if (!p) this.pools.set(key, (p = new EndpointPool(m.name, m.endpoints, { ...tuning, readMetrics: m.metrics }, log)));
     return p;
+  }
+  /** Calls waiting for an endpoint with room, summed per model. */
+  waitingCalls(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const p of this.pools.values()) out.set(p.model, (out.get(p.model) ?? 0) + p.waitingCalls());
+    return out;
   }
   closeAll(): void {
     for (const p of this.pools.values()) p.close();

@@ -77,6 +77,11 @@ export interface TaskTimer {
   failed(reason: TaskFailureReason): void;
 }
 
+/** Something that knows the model calls waiting for an endpoint slot (the process's endpoint pools). */
+export interface WaitingCallsSource {
+  waitingCalls(): Map<string, number>;
+}
+
 export interface Metrics {
   readonly registry: Registry;
   /** Marks a task as in flight and starts its clock. */
@@ -98,6 +103,12 @@ export interface Metrics {
   setJobCounts(counts: Partial<Record<JobState, number>>): void;
   jobFinished(state: JobState): void;
   setNatsConnected(connected: boolean): void;
+  /**
+   * Where to read, at each scrape, the model calls waiting for a free endpoint slot per model
+   * (the endpoint pools' queues). The GPU autoscaler needs them: the pools keep the servers'
+   * own queues short, so `vllm:num_requests_waiting` alone hides the backlog.
+   */
+  readWaitingCalls(source: WaitingCallsSource): void;
 }
 
 const MAX_LABEL = 64;
@@ -214,6 +225,20 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     labelNames: ['state'] as const,
     registers,
   });
+  // A set: every engine of a process shares its pools and registers them, counted once.
+  const waitingSources = new Set<WaitingCallsSource>();
+  new Gauge({
+    name: `${p}model_calls_waiting`,
+    help: 'Model calls waiting in this process for a free endpoint slot, by model (add vllm:num_requests_waiting for the whole backlog).',
+    labelNames: ['model'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const total = new Map<string, number>();
+      for (const src of waitingSources) for (const [m, n] of src.waitingCalls()) total.set(m, (total.get(m) ?? 0) + n);
+      for (const [m, n] of total) this.set({ model: clampLabel(m) }, n);
+    },
+  });
   const natsConnected = new Gauge({
     name: `${p}nats_connected`,
     help: '1 while the process is connected to NATS, else 0.',
@@ -297,6 +322,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     },
     setNatsConnected(connected) {
       natsConnected.set(connected ? 1 : 0);
+    },
+    readWaitingCalls(source) {
+      waitingSources.add(source);
     },
   };
   return metrics;

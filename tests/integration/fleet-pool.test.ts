@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineOp, type OpEnv } from '../../shared/ops/op.ts';
-import { createOpenAIEngine, type OpenAIEngine } from '../../shared/llm/openai.ts';
+import { createOpenAIEngine, PoolRegistry, type OpenAIEngine } from '../../shared/llm/openai.ts';
+import { createMetrics } from '../../shared/obs/metrics.ts';
 import { loadRouting } from '../../shared/llm/routing.ts';
 import type { PoolTuning } from '../../shared/llm/pool.ts';
 import { loadEnv } from '../../shared/config/env.ts';
@@ -45,7 +46,7 @@ async function sim(o: FleetSimOptions): Promise<FleetSim> {
 }
 
 /** An engine routed by a real routing file to these endpoints. */
-function engineOver(urls: string[], tuning: PoolTuning, metrics = false, extra = ''): OpenAIEngine {
+function engineOver(urls: string[], tuning: PoolTuning, metrics = false, extra = '', more: { pools?: PoolRegistry; metrics?: ReturnType<typeof createMetrics> } = {}): OpenAIEngine {
   const dir = mkdtempSync(join(tmpdir(), 'llmxmr-fleet-'));
   const file = join(dir, 'models.yaml');
   writeFileSync(
@@ -54,7 +55,7 @@ function engineOver(urls: string[], tuning: PoolTuning, metrics = false, extra =
   );
   const { routing, problems } = loadRouting(loadEnv({}), { file });
   expect(problems.filter((p) => p.level === 'error')).toEqual([]);
-  const e = createOpenAIEngine({ routing: routing!, pool: tuning, retryBaseMs: 20, retryMaxMs: 200, retryAfterCapMs: 500 });
+  const e = createOpenAIEngine({ routing: routing!, pool: tuning, retryBaseMs: 20, retryMaxMs: 200, retryAfterCapMs: 500, ...more });
   closers.push(() => e.pool().close());
   return e;
 }
@@ -211,5 +212,22 @@ describe('endpoint pool over simulated vLLM endpoints', () => {
     console.log(`[fleet] after the other pool stopped: ${mean.toFixed(2)} of 8 slots busy on average over ${alone.length} samples; caps ${a.pool().snapshot()[0].cap}/${b.pool().snapshot()[0].cap}`);
     expect(alone.length).toBeGreaterThan(20);
     expect(mean).toBeGreaterThan(0.9 * 8);
+  });
+
+  it('reports the calls waiting for an endpoint slot, once per process, for the GPU autoscaler', async () => {
+    // The pools keep the servers' queues short, so the backlog is here, not in vllm:num_requests_waiting.
+    const s = await sim({ slots: 2, baseLatencyMs: 300, seed: 9 });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const pools = new PoolRegistry();
+    const e = engineOver([s.url], { initialInFlight: 2 }, false, '', { pools, metrics });
+    engineOver([s.url], { initialInFlight: 2 }, false, '', { pools, metrics }); // a second engine of the same process
+    const waiting = async () => Number((await metrics.registry.metrics()).match(/llmxmr_model_calls_waiting\{model="fleet-m"\} (\d+)/)?.[1] ?? 0);
+    const run = drive(e, 8, 8);
+    const seen = await until('calls to wait for a slot', async () => ((await waiting()) > 0 ? waiting() : undefined), 10_000);
+    const r = await run;
+    expect(r.ok).toBe(8);
+    expect(seen).toBeGreaterThan(0);
+    expect(seen).toBeLessThanOrEqual(6); // 8 callers, 2 slots: counted once although two engines share the pools
+    expect(await waiting()).toBe(0);
   });
 });

@@ -128,7 +128,9 @@ describe.skipIf(!HAVE_KUBECTL)('overlay differences', () => {
     const trigger = named(objs, 'ScaledObject', 'vllm').spec.triggers[0];
     expect(trigger.type).toBe('prometheus');
     expect(trigger.metadata.query).toContain('vllm:num_requests_waiting');
-    expect(trigger.metadata.query).toContain(`namespace="${named(objs, 'ScaledObject', 'vllm').metadata.namespace}"`);
+    // The workers' pools keep vLLM's queues short: the calls they hold back count too.
+    expect(trigger.metadata.query).toContain('llmxmr_model_calls_waiting');
+    expect(trigger.metadata.query.split(`namespace="${named(objs, 'ScaledObject', 'vllm').metadata.namespace}"`).length - 1).toBe(2);
     const env = envConfig(objs);
     expect(env.OPENAI_BASE_URL).toBe('http://vllm:8000/v1');
     expect(vllm.args).toContain(`--served-model-name=${env.LLM_MODEL}`);
