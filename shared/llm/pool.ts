@@ -6,24 +6,12 @@
  *   its /metrics are read), so load spreads in proportion to the room each endpoint has.
  * * Cap (AIMD): grows while the cap is what limits us and nothing signals congestion (by one per
  *   success until the first congestion, then by about one per round trip); shrinks on 429/503
- *   (halved), other 5xx and timeouts (×0.7), latency growth over the endpoint's baseline for
- *   the same op (when metrics are not read), and requests queued on the server
- *   (vllm:num_requests_waiting): the cap becomes at most our share of the server's slots, the
- *   calls we hold × running / (running + waiting). Several worker processes sharing a server
- *   each take their share this way, which adds up to its slots; and a queue left over from
- *   requests sent before a decrease does not cut the cap again (it is still our share). Other
- *   decreases apply at most once per round trip: only requests sent after the last one count.
- * * An empty server queue restarts the fast growth (slow start, at most doubling between two
- *   readings): when another worker process stops calling, its slots are taken within a
- *   reading or two, not one more per round trip.
- * * The pool aims at an empty server queue: a request waiting on one server cannot move to
- *   another that frees a slot, and at the end of a map phase such requests cost a whole extra
- *   round (measured: 127 digests on 4 × 8 slots took 5 rounds instead of 4). So a reading with
- *   a queue teaches the pool the server's slots (it runs all it can then), and the cap never
- *   grows past those slots less what other clients hold (both from the latest reading). A
- *   reading that shows idle slots raises the cap by half of them at once (another client may
- *   take the other half): replies to calls of equal length come together, a round trip later,
- *   so growing by one per reply would leave the slots idle for that round trip.
+ *   (halved), other 5xx and timeouts (×0.7), and latency growth over the endpoint's baseline
+ *   for the same op (when metrics are not read). A decrease applies at most once per round
+ *   trip: only requests sent after the last decrease count.
+ * * With the server's metrics read (vllm:num_requests_waiting, num_requests_running), each
+ *   reading sets the cap as pool-reading.ts describes: our share of a busy server's slots, never
+ *   past the room its slots leave us beside other clients, half of its idle slots at once.
  * * Health: an endpoint with consecutive failures is taken out while another one is up, and
  *   probed back in (GET /health, else /v1/models) with growing intervals.
  * Callers wait in FIFO order when every usable endpoint is at its cap.
@@ -31,6 +19,7 @@
 import type { Logger } from 'pino';
 import { TransientError } from './engine.ts';
 import { fetchVllmLoad, probeEndpoint, startDiscovery, type Discovery } from './pool-io.ts';
+import { afterReading } from './pool-reading.ts';
 import type { EndpointSnapshot, Lease, Outcome, PoolEndpoint, PoolTuning } from './pool-types.ts';
 
 export type { EndpointSnapshot, Lease, Outcome, PoolEndpoint, PoolTuning } from './pool-types.ts';
@@ -73,9 +62,6 @@ interface Waiter {
   reject(e: Error): void;
   cleanup(): void;
 }
-
-/** How long a learned slot count holds without a reading that confirms it. */
-const SLOTS_TTL_MS = 60_000;
 
 export class EndpointPool {
   private eps: Ep[] = [];
@@ -212,33 +198,6 @@ export class EndpointPool {
     if (Math.floor(before) !== Math.floor(e.cap)) this.log?.debug({ endpoint: e.url, cap: Math.floor(e.cap), why }, 'endpoint cap lowered');
   }
 
-  /**
-   * A reading with requests waiting shows the server's slots (it runs all it can); without a
-   * queue, running is a lower bound. The estimate is forgotten after SLOTS_TTL_MS without a queue,
-   * so capacity added behind the same URL is found again by growing into it.
-   */
-  private learnSlots(e: Ep, load: { waiting: number; running: number }): void {
-    const now = Date.now();
-    if (load.waiting > 0 && load.running > 0) (e.slots = load.running), (e.slotsAt = now);
-    else if (e.slots !== undefined && now - e.slotsAt > SLOTS_TTL_MS) e.slots = undefined;
-    else if (e.slots !== undefined) e.slots = Math.max(e.slots, load.running);
-    const others = Math.max(0, load.running + load.waiting - e.inFlight);
-    e.room = e.slots === undefined ? Infinity : Math.max(1, e.slots - others);
-    // Idle slots on a server we know: take half of them now rather than one per reply (replies
-    // may all come at once, a round trip later). Half, because another client reading the same
-    // idle slots takes the other half.
-    const idle = e.slots === undefined || load.waiting > 0 ? 0 : e.slots - load.running;
-    if (idle > 0 && this.waiters.length > 0) e.cap = Math.min(e.max, e.room, Math.max(e.cap, e.inFlight + Math.ceil(idle / 2)));
-  }
-
-  /** Lower the cap to `share` (never raise it here; growth comes from successes). */
-  private shareOf(e: Ep, share: number): void {
-    const before = e.cap;
-    e.cap = Math.max(1, Math.min(e.cap, share));
-    e.slowStart = false;
-    if (Math.floor(before) !== Math.floor(e.cap)) this.log?.debug({ endpoint: e.url, cap: Math.floor(e.cap) }, 'endpoint cap lowered to our share of a busy server');
-  }
-
   private settle(e: Ep, o: Outcome, sentAt: number): void {
     if (o.kind === 'neutral') return;
     if (o.kind === 'ok') {
@@ -312,11 +271,9 @@ export class EndpointPool {
         e.waiting = load.waiting;
         e.running = load.running;
         e.capAtReading = e.cap;
-        this.learnSlots(e, load);
-        // The server queues requests: our share of its slots is what we hold × running / (running + waiting).
-        if (load.waiting > 0 && load.running > 0 && e.inFlight > 0) this.shareOf(e, (e.inFlight * load.running) / (load.running + load.waiting));
-        // No queue: the server has room (another client may have stopped); grow fast again.
-        else if (load.waiting === 0) e.slowStart = true;
+        const before = Math.floor(e.cap);
+        Object.assign(e, afterReading(e, load, Date.now(), this.waiters.length > 0));
+        if (Math.floor(e.cap) !== before) this.log?.debug({ endpoint: e.url, cap: Math.floor(e.cap), running: load.running, waiting: load.waiting }, 'endpoint cap set from the server metrics');
       }),
     );
     this.drain();
