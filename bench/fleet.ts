@@ -24,7 +24,7 @@
  *
  * BENCH_NODE_ARGS adds Node options to the service processes (e.g. "--cpu-prof").
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -108,7 +108,7 @@ interface Run {
   rejected429: number;
 }
 
-/** One job on `sims` (one endpoint each, `perEndpoint` calls in flight at most) through fresh service processes. */
+/** One job on `sims` (one endpoint each; `initial` calls in flight at first, at most twice that) through fresh service processes. */
 async function runOn(label: string, sims: FleetSim[], initial: number, natsUrl: string): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'llmxmr-bench-fleet-'));
   const routing = join(dir, 'models.yaml');
@@ -127,7 +127,7 @@ async function runOn(label: string, sims: FleetSim[], initial: number, natsUrl: 
   const samples: Sample[] = [];
   let sampler: NodeJS.Timeout | undefined;
   try {
-    for (const r of ROLES) await waitLive(bus, r, 1);
+    for (const r of ROLES) await waitLive(bus, r, r === 'mapper' ? MAPPERS : 1);
     const job = async (name: string, data: unknown, onEvent?: (e: JobEvent) => void) => {
       const jobId = `fleet-${name}-${randomBytes(3).toString('hex')}`;
       await bus.putBlob(`inputs/${jobId}.json`, JSON.stringify(data));
@@ -152,6 +152,7 @@ async function runOn(label: string, sims: FleetSim[], initial: number, natsUrl: 
     clearInterval(sampler);
     await Promise.all(kids.map(stopChild));
     await nc.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
