@@ -80,18 +80,7 @@ ${layout}`;
 }
 
 function collapsePrompt(steps: string, calibration: string, layout: string): string {
-  return `${RECORDS_INTRO} Merge the records below into a single record of the same kind.
-
-{context}
-
-Question: {question}
-
-What to do:
-${steps}
-
-${calibration}
-
-${layout}`;
+  return mapPrompt(steps, calibration, layout, `${RECORDS_INTRO} Merge the records below into a single record of the same kind.`);
 }
 
 function reducePrompt(guidance: string, layout: string): string {
