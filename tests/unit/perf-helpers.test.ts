@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { barChart, lineChart, niceMax } from '../../bench/svg.ts';
-import { criticalPath } from '../../bench/perf-makespan.ts';
 
 describe('bench:perf helpers', () => {
-  it('the critical path counts calls along the longest chain of tasks that follow one another', () => {
-    // Wave 1 (three parallel calls), then one call, then two parallel calls: depth 3.
-    const tasks = [
-      { start: 0, end: 100, calls: 1 }, { start: 2, end: 101, calls: 1 }, { start: 3, end: 103, calls: 1 },
-      { start: 105, end: 205, calls: 1 },
-      { start: 210, end: 310, calls: 1 }, { start: 211, end: 312, calls: 1 },
-      { start: 400, end: 401, calls: 0 }, // a task without a model call adds nothing
-    ];
-    expect(criticalPath(tasks)).toBe(3);
-    expect(criticalPath([])).toBe(0);
-  });
   it('charts are well-formed SVG with escaped text and a nice axis', () => {
     expect([niceMax(0.7), niceMax(7.2), niceMax(130), niceMax(0)]).toEqual([1, 10, 200, 1]);
     const bar = barChart({ title: 'a < b & c', labels: ['x'], series: [{ name: 's', values: [3] }], yLabel: 'ms', reference: { value: 2, label: 'bound' } });
