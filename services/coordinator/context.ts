@@ -16,8 +16,8 @@ import { TaskFailedError, type JobContext, type MapOptions, type Settled } from 
 import { REPLAY_MISS } from '../../shared/llm/cache.ts';
 
 type Waiter = { resolve(r: TaskResult): void; reject(e: Error): void };
-type Totals = Usage & { tasks: number; costDollars: number };
-const zero = (): Totals => ({ calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0, costDollars: 0, tasks: 0 });
+type Totals = Usage & { tasks: number; costDollars: number; repairs: number; fallbacks: number };
+const zero = (): Totals => ({ calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0, costDollars: 0, repairs: 0, fallbacks: 0, tasks: 0 });
 
 /** The job was stopped on purpose: its budget is spent, or replay met a call that was never recorded. */
 export class JobStopped extends Error {
@@ -124,6 +124,8 @@ export class JobRun implements JobContext {
         t.completionTokens += r.usage.completionTokens;
         t.cachedCalls += r.usage.cachedCalls;
         t.costDollars += r.usage.costDollars ?? 0;
+        t.repairs += r.usage.repairs ?? 0;
+        t.fallbacks += r.usage.fallbacks ?? 0;
       }
       this.checkLimits(r);
     }
@@ -237,7 +239,7 @@ export class JobRun implements JobContext {
         done++;
         progress(done === total);
         return r.status === 'ok'
-          ? { ok: true, value: r.output as O }
+          ? { ok: true, value: r.output as O, ...(r.fallback ? { fallback: r.fallback } : {}) }
           : { ok: false, error: r.error ?? 'unknown error', taskId: r.taskId };
       }),
     );

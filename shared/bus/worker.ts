@@ -97,7 +97,7 @@ export function startWorker(o: WorkerOptions): Worker {
     try {
       const engine = o.engineFor(env.engine);
       log.debug({ attempt: msg.info.deliveryCount }, 'task started');
-      const { output, usage } = await withHeartbeat(msg, heartbeatMs, () =>
+      const { output, usage, fallback } = await withHeartbeat(msg, heartbeatMs, () =>
         engine.execute(op, input.data, { blobText: (k) => o.bus.blobText(k), signal: abort.signal }, { jobId: env.jobId, taskId: env.taskId, cache: env.cache }),
       );
       await o.bus.putResult({
@@ -111,6 +111,7 @@ export function startWorker(o: WorkerOptions): Worker {
         worker: o.id,
         durationMs: Date.now() - startedAt,
         usage,
+        ...(fallback ? { fallback } : {}),
       });
       msg.ack();
       o.metrics?.taskDone(env.op, o.kind, (Date.now() - startedAt) / 1000);

@@ -13,7 +13,8 @@ export interface MapOptions {
   stage?: string;
 }
 
-export type Settled<O> = { ok: true; value: O } | { ok: false; error: string; taskId: string };
+/** A task's outcome; `fallback` says why an ok value came from the offline implementation instead of the model. */
+export type Settled<O> = { ok: true; value: O; fallback?: string } | { ok: false; error: string; taskId: string };
 
 export interface JobContext<S extends JobSpec = JobSpec> {
   readonly jobId: string;

@@ -8,6 +8,8 @@ import type { CacheMode, EngineName, Usage } from '../protocol/schemas.ts';
 export interface EngineResult<O> {
   output: O;
   usage: Usage;
+  /** Set when the model's reply could not be used and the op's offline implementation answered: why. */
+  fallback?: string;
 }
 
 export interface TaskMeta {

@@ -22,7 +22,7 @@ import { PoolRegistry, type EndpointPool, type PoolTuning } from './pool.ts';
 import { cacheKey, reads, REPLAY_MISS, sampleSeed, writes, type CachedReply, type CacheMode, type ResponseCache } from './cache.ts';
 import { singleModelRouting, type ModelRoute, type OpRoute } from './routing.ts';
 import type { Routing } from './routing.ts';
-import { failureEntry, interpret, jsonSchemaOf, repairNote, schemaNote, withSystemNote } from './structured.ts';
+import { failureEntry, interpret, jsonSchemaOf, repairNote, replySchemaOf, schemaNote, withSystemNote } from './structured.ts';
 import type { ChatMessage, OpDef, OpEnv } from '../ops/op.ts';
 import type { Usage } from '../protocol/schemas.ts';
 import type { Metrics } from '../obs/metrics.ts';
@@ -136,7 +136,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
     const minAttemptMs = Math.min(250, route.timeoutMs / 4);
     for (let retry = 0; ; ) {
       const useSchema = isStructured(m) && schema !== null;
-      const sent = useSchema || schema === null || op.parse ? messages : withSystemNote(messages, schemaNote(schema));
+      const sent = useSchema || schema === null ? messages : withSystemNote(messages, schemaNote(schema));
       if (c.deadline - Date.now() < minAttemptMs) throw new TransientError(`${op.name}: the time budget of ${c.budgetMs} ms is spent`);
       const body = {
         model: m.name,
@@ -260,7 +260,8 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
       }
       const budgetMs = opts.budgetMs ?? route.timeoutMs * (route.maxRetries + 1);
       const usage: Usage = { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0, costDollars: 0 };
-      const schema = jsonSchemaOf(op);
+      const reply = replySchemaOf(op, input);
+      const schema = jsonSchemaOf(op, reply);
       const messages = await op.prompt(input, env);
       const log = opts.log?.child({ op: op.name, jobId: meta.jobId, taskId: meta.taskId, model: route.model.name });
       const mode: CacheMode = meta.cache ?? (opts.cache ? 'use' : 'off');
@@ -268,28 +269,38 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
         op, route, pool: poolOf(route.model), deadline: Date.now() + budgetMs, budgetMs, env, usage, log, mode, pending: [],
         maxTokens: replyTokens(op, input, route, messages), seed: sampleSeed(input),
       };
-      const done = async (value: O) => {
+      const store = async () => {
         if (opts.cache && c.pending.length) {
           await Promise.all(c.pending.map(([k, v]) => opts.cache!.put(k, v))).catch((e) => log?.warn({ err: (e as Error).message }, 'could not store replies in the response cache'));
         }
-        return { output: op.finalize ? op.finalize(value, input) : value, usage };
       };
+      const done = async (value: O) => (await store(), { output: op.finalize ? op.finalize(value, input) : value, usage });
       const firstReply = await complete(c, messages, schema);
-      const got = interpret(op, input, firstReply.text);
+      const got = interpret(op, input, firstReply.text, reply);
       if (got.ok) return done(got.value);
       const stats = failureEntry(op.name, route.model.name);
       stats.invalidOutput++;
-      log?.warn({ error: got.error }, 'reply failed validation; asking once for a repair');
+      usage.repairs = 1;
+      log?.warn({ error: got.error }, 'reply unusable; asking once for a repair');
       const repair: ChatMessage[] = [
         ...messages,
         { role: 'assistant', content: firstReply.text.slice(0, 8000) },
         { role: 'user', content: repairNote(got.error, firstReply.truncated, schema) },
       ];
       const second = await complete(c, repair, schema);
-      const again = interpret(op, input, second.text);
+      const again = interpret(op, input, second.text, reply);
       if (again.ok) return stats.repaired++, done(again.value);
       stats.invalidOutput++;
-      throw new TransientError(`${op.name}: the model's reply did not match the output schema, even after a repair round: ${again.error}`);
+      // Two unusable replies: the op's deterministic offline implementation answers, and the
+      // result says so. The replies stay cached, so a rerun takes the same path without calls.
+      const fallback = `the model's reply could not be used even after a repair round (${again.error.slice(0, 300)}); the offline implementation answered`;
+      const offline = op.output.safeParse(await op.extractive(input, env));
+      if (!offline.success) throw new PermanentError(`${op.name}: ${fallback}, but its output is invalid: ${offline.error.message}`);
+      await store();
+      stats.fallbacks++;
+      usage.fallbacks = 1;
+      log?.warn({ error: again.error }, 'reply still unusable after repair; used the offline implementation');
+      return { output: offline.data, usage, fallback };
     },
   };
 }

@@ -15,12 +15,14 @@ export interface OutputFailureCount {
   malformedResponse: number;
   /** Invalid first replies that the repair round fixed. */
   repaired: number;
+  /** Tasks answered by the offline implementation after the repair round failed too. */
+  fallbacks: number;
 }
 
 const failures = new Map<string, OutputFailureCount>();
 export function failureEntry(op: string, model: string): OutputFailureCount {
   const key = `${op}\u0000${model}`;
-  if (!failures.has(key)) failures.set(key, { op, model, invalidOutput: 0, malformedResponse: 0, repaired: 0 });
+  if (!failures.has(key)) failures.set(key, { op, model, invalidOutput: 0, malformedResponse: 0, repaired: 0, fallbacks: 0 });
   return failures.get(key)!;
 }
 /** Output validation failures per op and model, over every openai engine of this process. */
@@ -62,36 +64,53 @@ function balancedEnd(s: string, start: number): number {
   return -1;
 }
 
-export function interpret<I, O>(op: OpDef<I, O>, input: I, text: string): { ok: true; value: O } | { ok: false; error: string } {
+/** The schema one request's reply must satisfy: the op's per-request `replySchema`, else its output schema. */
+export function replySchemaOf<I, O>(op: OpDef<I, O>, input: I): z.ZodType<O> {
+  return op.replySchema?.(input) ?? op.output;
+}
+
+/**
+ * Read a reply: the first JSON candidate valid for `schema`, else the op's text parser; then
+ * the op's own `check`. The error says what was wrong, in words a model can act on.
+ */
+export function interpret<I, O>(op: OpDef<I, O>, input: I, text: string, schema: z.ZodType<O> = op.output): { ok: true; value: O } | { ok: false; error: string } {
   let error = 'the reply contains no JSON value';
+  let value: { v: O } | undefined;
   for (const candidate of jsonCandidates(text)) {
-    const r = op.output.safeParse(candidate);
-    if (r.success) return { ok: true, value: r.data };
+    const r = schema.safeParse(candidate);
+    if (r.success) {
+      value = { v: r.data };
+      break;
+    }
     error = r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
   }
-  if (op.parse) {
+  if (!value && op.parse) {
     try {
-      const r = op.output.safeParse(op.parse(text, input));
-      if (r.success) return { ok: true, value: r.data };
-      error = `${error}; the text parser's result is invalid too`;
+      const r = schema.safeParse(op.parse(text, input));
+      if (r.success) value = { v: r.data };
+      else error = `${error}; the text parser's result is invalid too`;
     } catch (e) {
       error = `${error}; the text parser failed: ${(e as Error).message}`;
     }
   }
-  return { ok: false, error };
+  if (!value) return { ok: false, error };
+  const problems = op.check?.(value.v, input) ?? [];
+  if (problems.length) return { ok: false, error: problems.join(' ') };
+  return { ok: true, value: value.v };
 }
 
 const schemaCache = new WeakMap<object, Record<string, unknown> | null>();
-export function jsonSchemaOf(op: OpDef): Record<string, unknown> | null {
-  let s = schemaCache.get(op);
+/** A zod schema as the JSON Schema sent to servers, titled with the op's name (cached per schema object). */
+export function jsonSchemaOf(op: OpDef, schema: z.ZodType = op.output): Record<string, unknown> | null {
+  let s = schemaCache.get(schema);
   if (s === undefined) {
     try {
-      const { $schema: _drop, ...rest } = z.toJSONSchema(op.output, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
-      s = rest;
+      const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+      s = { title: op.name, ...rest };
     } catch {
       s = null; // a schema JSON Schema cannot express: rely on the prompt and the parser
     }
-    schemaCache.set(op, s);
+    schemaCache.set(schema, s);
   }
   return s;
 }

@@ -43,6 +43,21 @@ export interface OpDef<I = any, O = any> {
    * known ids), so the model is never trusted with bookkeeping. Applied by model engines.
    */
   finalize?(output: O, input: I): O;
+  /**
+   * The reply schema of this one request, tighter than `output` where the input knows the
+   * allowed values (the section ids of the outline shown, the paper ids of a group, the options
+   * of a question). Model engines send it (as the json_schema response_format, or in the prompt
+   * for servers without structured output) and validate the reply against it. It must accept
+   * only values that `output` accepts. Default: `output`.
+   */
+  replySchema?(input: I): z.ZodType<O>;
+  /**
+   * Problems of a schema-valid reply that a schema cannot express (an outline with fewer than
+   * two top-level sections, an empty digest, text repeated over and over). Each is one sentence
+   * addressed to the model: model engines state them in one repair round, and when the repaired
+   * reply still has problems they use `extractive` instead and record why.
+   */
+  check?(output: O, input: I): string[];
   /** Deterministic, model-free implementation computed from the input's content. */
   extractive(input: I, env: OpEnv): Promise<O> | O;
 }

@@ -104,6 +104,10 @@ export const UsageSchema = z.object({
   cachedCalls: z.number().int().nonnegative().default(0),
   /** Dollars, from the routing file's prices (absent: 0). */
   costDollars: z.number().nonnegative().optional(),
+  /** Replies that needed a repair round (invalid for the schema, or problems found by the op's check). */
+  repairs: z.number().int().nonnegative().optional(),
+  /** Tasks whose model reply could not be used even after repair: the offline implementation answered. */
+  fallbacks: z.number().int().nonnegative().optional(),
 });
 export type Usage = z.infer<typeof UsageSchema>;
 export const ZERO_USAGE: Usage = { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0 };
@@ -122,6 +126,8 @@ export const TaskResultSchema = z.object({
   worker: z.string(),
   durationMs: z.number().nonnegative(),
   usage: UsageSchema,
+  /** Why the output is the offline implementation's instead of the model's (absent: the model's). */
+  fallback: z.string().optional(),
 });
 export type TaskResult = z.infer<typeof TaskResultSchema>;
 

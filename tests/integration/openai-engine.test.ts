@@ -137,10 +137,53 @@ describe('openai engine', () => {
     expect(repairMsg).toMatch(/score/);
     expect(failuresOf(strictOp.name)).toEqual({ invalid: before.invalid + 1, malformed: before.malformed, repaired: before.repaired + 1 });
 
+  });
+
+  it("answers with the op's offline implementation, and says why, when the repair round fails too", async () => {
     const hopeless = await tiny((_n, _b, res) => json(res, 200, completion('I would rather not.')));
-    const err = await engine(hopeless.url).execute(strictOp, input, env, meta).catch((x) => x);
-    expect(err).toBeInstanceOf(TransientError);
+    const r = await engine(hopeless.url).execute(strictOp, input, env, meta);
     expect(hopeless.bodies).toHaveLength(2); // one repair round, no more
+    expect(r.output).toEqual(strictOp.extractive(input, env));
+    expect(r.fallback).toMatch(/could not be used even after a repair round/);
+    expect(r.usage).toMatchObject({ calls: 2, repairs: 1, fallbacks: 1 });
+  });
+
+  it('sends the per-request reply schema, titled with the op name, and refuses values outside its enum', async () => {
+    const themed = defineOp({
+      ...strictOp,
+      name: 'test.rate-themed',
+      replySchema: (i: { text: string }) => Rating.extend({ themes: z.array(z.enum(i.text.split(' ').slice(0, 3) as [string, ...string[]])).min(1).max(4) }),
+    });
+    const srv = await tiny((n, _b, res) =>
+      json(res, 200, completion(JSON.stringify({ title: 'K', score: 3, themes: [n === 0 ? 'unheard' : 'attention'], caveat: null }))),
+    );
+    const r = await engine(srv.url).execute(themed, input, env, meta);
+    const sent = srv.bodies[0].response_format.json_schema.schema;
+    expect(sent.title).toBe('test.rate-themed');
+    expect(sent.properties.themes.items.enum).toEqual(['Sparse', 'attention', 'kernels']);
+    expect(srv.bodies[1].messages.at(-1).content).toMatch(/themes/); // the repair names the bad field
+    expect(r.output.themes).toEqual(['attention']);
+    expect(r.usage.repairs).toBe(1);
+  });
+
+  it("states the op's check problems in the repair round", async () => {
+    const checked = defineOp({ ...strictOp, name: 'test.rate-checked', check: (o: Rating) => (o.themes.length < 2 ? ['Name at least two themes of the passage.'] : []) });
+    const srv = await tiny((n, _b, res) => json(res, 200, completion(JSON.stringify({ title: 'K', score: 3, themes: n === 0 ? ['gpu'] : ['gpu', 'cost'], caveat: null }))));
+    const r = await engine(srv.url).execute(checked, input, env, meta);
+    expect(srv.bodies).toHaveLength(2);
+    expect(srv.bodies[1].messages.at(-1).content).toContain('Name at least two themes of the passage.');
+    expect(r.output.themes).toEqual(['gpu', 'cost']);
+    expect(r.fallback).toBeUndefined();
+  });
+
+  it('puts the schema into the prompt for a server without structured output, even when the op has a text parser', async () => {
+    const srv = await tiny((_n, body, res) =>
+      body.response_format ? json(res, 400, { error: { message: 'response_format is not supported' } }) : json(res, 200, completion(JSON.stringify({ title: 'a', score: 2, themes: ['b'], caveat: null }))),
+    );
+    await engine(srv.url).execute(rateOp, input, env, meta);
+    const system = srv.bodies[1].messages[0].content as string;
+    const line = system.split('It must satisfy this JSON Schema:\n').at(-1)!;
+    expect(JSON.parse(line)).toMatchObject({ title: 'test.rate', properties: { score: { maximum: 5 } } });
   });
 
   it('survives malformed replies from the simulator by repairing or retrying, and counts each one', async () => {
@@ -151,7 +194,7 @@ describe('openai engine', () => {
     for (let i = 0; i < 30; i++) {
       const r = await e.execute(op, { text: `${input.text} (${i})` }, env, meta).catch((x) => x);
       if (r instanceof Error) expect(r).toBeInstanceOf(TransientError);
-      else ok++, expect(Rating.safeParse(r.output).success).toBe(true);
+      else if (!r.fallback) ok++, expect(Rating.safeParse(r.output).success).toBe(true);
     }
     const f = failuresOf(op.name);
     expect(s.stats().faults.malformed).toBeGreaterThan(3);
