@@ -12,6 +12,7 @@ import { defineOp, fence, type OpEnv } from '../op.ts';
 import { filterCitations, findCitations } from '../../algo/citations.ts';
 import { centrality, cosine, displayTerm, caseForms, features, fitTfidf, topTerms, type SparseVector } from '../../algo/tfidf.ts';
 import { extractJson, sentences } from '../../algo/text.ts';
+import { languageProblems, repetitionProblems } from '../../algo/reply-checks.ts';
 
 export const DigestSectionSchema = z.object({
   id: z.string(),
@@ -155,6 +156,17 @@ export const digestOp = defineOp<DigestInput, DigestOutput>({
   input: DigestInputSchema,
   output: DigestOutputSchema,
   maxOutputTokens: 3000,
+  // Only the section ids of the outline shown may be keys, so guided decoding cannot invent one.
+  replySchema: (input) =>
+    DigestOutputSchema.extend({
+      sections: z.strictObject(Object.fromEntries(input.sections.map((s) => [s.id, z.string().optional()]))),
+    }) as unknown as z.ZodType<DigestOutput>,
+  check(out, input) {
+    const texts = Object.values(out.sections).filter((t) => t?.trim());
+    if (texts.length === 0 && input.part.count === 1)
+      return [`No section received a digest: this paper was chosen for the survey, so file what it says under the section(s) of the outline it informs most (ids: ${input.sections.filter((s) => s.leaf).map((s) => s.id).slice(0, 12).join(', ')}).`];
+    return texts.flatMap((t) => [...repetitionProblems(t, 'A digest'), ...languageProblems(t, undefined, 'A digest')]).slice(0, 3);
+  },
   async prompt(input, env) {
     const text = await readText(input, env);
     const outline = input.sections

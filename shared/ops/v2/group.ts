@@ -41,6 +41,18 @@ export const groupOp = defineOp<GroupInput, GroupOutput>({
   input: GroupInputSchema,
   output: GroupOutputSchema,
   maxOutputTokens: 8000,
+  // Only the ids of the papers shown; the job script repairs missing and repeated ones.
+  replySchema: (input) =>
+    input.papers.length
+      ? GroupOutputSchema.extend({ groups: z.array(z.object({ ids: z.array(z.enum(input.papers.map((p) => p.id) as [string, ...string[]])), reason: z.string().default('') })) })
+      : GroupOutputSchema,
+  check(out, input) {
+    const placed = new Set(out.groups.flatMap((g) => g.ids));
+    const missing = input.papers.filter((p) => !placed.has(p.id));
+    if (input.papers.length >= 4 && missing.length > input.papers.length / 2)
+      return [`Only ${placed.size} of the ${input.papers.length} papers are in a group; place every paper id in exactly one group (missing e.g. ${missing.slice(0, 5).map((p) => p.id).join(', ')}).`];
+    return [];
+  },
   prompt(input) {
     const list = input.papers
       .map((p) => `${p.id}: ${p.title}${p.snippet ? ` (${p.snippet})` : ''}`)

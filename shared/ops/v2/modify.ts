@@ -8,6 +8,7 @@ import { defineOp, fence } from '../op.ts';
 import { LooseOutlineNodeSchema, MAX_OUTLINE_DEPTH, OutlineNodeSchema, parseOutlineMarkdown, renderOutline } from '../../algo/outline.ts';
 import { SuggestionSchema, applyOperations } from '../../algo/outline-edit.ts';
 import { extractJson } from '../../algo/text.ts';
+import { outlineProblems } from '../../algo/reply-checks.ts';
 import { DATA_NOTE } from './feedback.ts';
 
 export const ModifyInputSchema = z.object({
@@ -41,6 +42,7 @@ export const modifyOp = defineOp<ModifyInput, ModifyOutput>({
   input: ModifyInputSchema,
   output: ModifyOutputSchema,
   maxOutputTokens: 8000,
+  check: (out) => outlineProblems(out.sections),
   prompt(input) {
     const plans = input.suggestions.map((s, i) =>
       fence(`Suggestion ${i + 1} of ${input.suggestions.length}`, [s.text, s.operations.length ? `Edits: ${JSON.stringify(s.operations)}` : ''].filter(Boolean).join('\n\n')),

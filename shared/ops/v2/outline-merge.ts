@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { defineOp, fence } from '../op.ts';
 import { OutlineNodeSchema, ROOT_ID, renderOutline, type OutlineNode } from '../../algo/outline.ts';
 import { citedKeys } from '../../algo/citations.ts';
+import { outlineProblems } from '../../algo/reply-checks.ts';
 import { createRng, seedFromString } from '../../algo/rng.ts';
 import {
   OUTLINE_FORMAT,
@@ -44,6 +45,7 @@ export const outlineMergeOp = defineOp<MergeInput, OutlineSections>({
   input: MergeInputSchema,
   output: OutlineSectionsSchema,
   maxOutputTokens: 8000,
+  check: (out, input) => outlineProblems(out.sections, input.title),
   prompt(input) {
     const parts = input.partials.map((p, i) =>
       fence(

@@ -24,6 +24,7 @@ import {
 import { createRng, seedFromString, type Rng } from '../../algo/rng.ts';
 import { filterCitations } from '../../algo/citations.ts';
 import { extractJson } from '../../algo/text.ts';
+import { outlineProblems } from '../../algo/reply-checks.ts';
 
 export const OutlineSectionsSchema = z.object({ sections: z.array(LooseOutlineNodeSchema) });
 export type OutlineSections = z.infer<typeof OutlineSectionsSchema>;
@@ -173,6 +174,7 @@ export const outlinePartialOp = defineOp<PartialInput, OutlineSections>({
   input: PartialInputSchema,
   output: OutlineSectionsSchema,
   maxOutputTokens: 4000,
+  check: (out, input) => (input.papers.length >= 2 ? outlineProblems(out.sections, input.title) : []),
   prompt(input) {
     const papers = input.papers.map((p) => `[${p.id}] ${p.title}\n${p.abstract}`).join('\n\n---\n\n');
     return [

@@ -12,6 +12,7 @@ import { citedKeys, filterCitations, findCitations } from '../../algo/citations.
 import { citeSentence, wholeSentences } from './digest.ts';
 import { caseForms, centrality, centroid, cosine, displayTerm, distinctKeywords, features, joinList, labelTerms, tfidfVectors } from '../../algo/tfidf.ts';
 import { extractJson } from '../../algo/text.ts';
+import { languageProblems, repetitionProblems } from '../../algo/reply-checks.ts';
 
 export const WriteInputSchema = z.object({
   title: z.string(),
@@ -170,6 +171,19 @@ export const writeOp = defineOp<WriteInput, WriteOutput>({
   input: WriteInputSchema,
   output: WriteOutputSchema,
   maxOutputTokens: 4000,
+  check(out, input) {
+    const text = cleanSectionText(out.text);
+    const language = (input as { language?: string }).language;
+    if (!text) return ['The section text is empty; write the section from the material given.'];
+    const problems = [...repetitionProblems(text, 'The section text'), ...languageProblems(text, language, 'The section text')];
+    if (input.role === 'leaf' && input.digests.length) {
+      const cited = new Set(citedKeys(text));
+      const missed = input.digests.map((d) => d.paperId).filter((id) => !cited.has(id));
+      if (missed.length > input.digests.length / 2)
+        problems.push(`The text cites ${input.digests.length - missed.length} of the ${input.digests.length} papers whose digests it was given; cite each paper you draw on as [@ID] (not cited: ${missed.slice(0, 8).join(', ')}).`);
+    }
+    return problems;
+  },
   prompt(input) {
     const parts = [
       fence('Survey topic', input.title),
