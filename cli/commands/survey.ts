@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EngineSchema } from '../../shared/protocol/schemas.ts';
-import { newJobId } from '../../shared/protocol/ids.ts';
+import { contentKey, newJobId } from '../../shared/protocol/ids.ts';
 import { prepareInput, V2InputError, V2_INPUT_LIMITS } from '../../shared/protocol/v2-input.ts';
 import { submitJob, waitForJob, fetchResult } from '../../shared/client/client.ts';
 import { defaultEngineName } from '../../shared/llm/select.ts';
@@ -92,8 +92,11 @@ export function registerSurvey(program: Command): void {
       const engine = EngineSchema.safeParse(o.engine ?? defaultEngineName(cluster.env));
       if (!engine.success) throw new UsageError(`unknown engine "${o.engine}": use openai or extractive`);
       const jobId = newJobId('survey');
-      const inputKey = `inputs/${jobId}.json`;
-      await cluster.bus.putBlob(inputKey, JSON.stringify(raw));
+      // Named by content: the same input gets the same key, so the job's default seed (derived
+      // from its parameters) repeats and a rerun is answered from the response cache.
+      const body = JSON.stringify(raw);
+      const inputKey = contentKey('inputs', body, 'json');
+      await cluster.bus.putBlob(inputKey, body);
       say(`job ${jobId}: "${raw.title}", ${(raw.papers as unknown[]).length} papers, engine ${engine.data}, blocks ${blocks}`);
       await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex } });
       const status = await waitForJob(cluster.bus, jobId, { onEvent: o.quiet ? undefined : progressPrinter() });

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/bus.ts';
 import { whileNatsUnavailable } from '../../shared/bus/retry.ts';
 import { encode } from '../../shared/protocol/codec.ts';
-import { taskId as makeTaskId } from '../../shared/protocol/ids.ts';
+import { defaultJobSeed, taskId as makeTaskId } from '../../shared/protocol/ids.ts';
 import { PROTOCOL_VERSION, type JobSpec, type TaskEnvelope, type TaskResult, type Usage } from '../../shared/protocol/schemas.ts';
 import { createRng, seedFromString, type Rng } from '../../shared/algo/rng.ts';
 import type { OpDef } from '../../shared/ops/op.ts';
@@ -50,7 +50,7 @@ export class JobRun implements JobContext {
     readonly log: Logger,
     readonly signal: AbortSignal,
   ) {
-    this.rng = createRng(spec.seed ?? seedFromString(spec.jobId));
+    this.rng = createRng(spec.seed ?? seedFromString(defaultJobSeed(spec)));
     signal.addEventListener('abort', () => this.failAll(new Error(`job ${spec.jobId} was cancelled`)));
   }
 

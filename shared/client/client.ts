@@ -5,11 +5,12 @@
 import { encode } from '../protocol/codec.ts';
 import { JobSpecSchema, type JobEvent, type JobSpec, type JobSpecInput, type JobStatus } from '../protocol/schemas.ts';
 import { Bus } from '../bus/bus.ts';
+import { describeIssues } from '../protocol/issues.ts';
 
 export async function submitJob(bus: Bus, input: JobSpecInput): Promise<JobSpec> {
   const parsed = JobSpecSchema.safeParse(input);
   if (!parsed.success) {
-    throw new Error(`invalid job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(`invalid job: ${describeIssues(parsed.error, JobSpecSchema)}`);
   }
   const spec = { ...parsed.data, submittedAt: parsed.data.submittedAt ?? new Date().toISOString() };
   const data = encode(spec);

@@ -4,6 +4,7 @@
  */
 import { Packr } from 'msgpackr';
 import type { z } from 'zod';
+import { describeIssues } from './issues.ts';
 
 const packr = new Packr({ useRecords: false, moreTypes: true });
 
@@ -23,10 +24,7 @@ export function decode<T>(schema: z.ZodType<T>, data: Uint8Array): Decoded<T> {
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
-      .join('; ');
+    const issues = describeIssues(parsed.error, schema);
     return { ok: false, error: `invalid message: ${issues}`, raw };
   }
   return { ok: true, value: parsed.data };

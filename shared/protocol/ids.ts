@@ -33,6 +33,20 @@ export function taskId(jobId: string, op: string, input: unknown): string {
     .slice(0, 32);
 }
 
+/**
+ * The default seed of a job's random generator: derived from what the job computes (pipeline,
+ * engine, parameters), never from its id, so that the same command run twice takes the same
+ * random path, sends the same requests, and is answered from the response cache.
+ */
+export function defaultJobSeed(spec: { pipeline: string; engine?: string; params: unknown }): string {
+  return `${spec.pipeline}|${spec.engine ?? ''}|${canonicalJson(spec.params)}`;
+}
+
+/** An Object Store key named by its content's hash: the same input always gets the same key. */
+export function contentKey(prefix: string, content: string, ext: string): string {
+  return `${prefix}/sha256-${createHash('sha256').update(content).digest('hex').slice(0, 40)}.${ext}`;
+}
+
 /** A new job id: time-ordered prefix plus randomness, safe as a subject token. */
 export function newJobId(prefix = 'job'): string {
   const t = Date.now().toString(36);

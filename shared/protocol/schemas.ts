@@ -14,7 +14,7 @@ export const JobIdSchema = z
 export const EngineSchema = z.enum(['extractive', 'openai']);
 export type EngineName = z.infer<typeof EngineSchema>;
 
-export const V1_PROFILES = ['qa', 'sum', 'mc', 'code', 'math', 'retrieval'] as const;
+export const V1_PROFILES = ['qa', 'sum', 'mc', 'code', 'math', 'retrieval', 'qa_zh'] as const;
 export const V1ProfileSchema = z.enum(V1_PROFILES);
 export type V1Profile = z.infer<typeof V1ProfileSchema>;
 
@@ -34,16 +34,8 @@ export const V1ParamsSchema = z
   .strict();
 export type V1Params = z.infer<typeof V1ParamsSchema>;
 
-export const V2ParamsSchema = z
-  .object({
-    /** Object Store key of the V2 input record (one JSON object: title + papers). */
-    inputKey: z.string().min(1),
-    blocks: z.number().int().min(0).max(8).default(0),
-    groupSize: z.number().int().min(1).max(64).default(3),
-    groupMode: z.enum(['random', 'llm']).default('random'),
-  })
-  .passthrough();
-export type V2Params = z.infer<typeof V2ParamsSchema>;
+export { V2ParamsSchema, type V2Params } from './v2-params.ts';
+import { V2ParamsSchema } from './v2-params.ts';
 
 /**
  * How a job uses the model response cache: use (read and store; the default), record (always
@@ -68,7 +60,7 @@ const JobCommon = {
   v: z.literal(PROTOCOL_VERSION).default(PROTOCOL_VERSION),
   jobId: JobIdSchema,
   engine: EngineSchema.default('extractive'),
-  /** Seed of the job's random generator (defaults to one derived from the job id). */
+  /** Seed of the job's random generator (default: derived from pipeline, engine and params, so a rerun repeats). */
   seed: z.number().int().optional(),
   submittedAt: z.string().optional(),
   budget: BudgetSchema.optional(),

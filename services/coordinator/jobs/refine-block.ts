@@ -22,29 +22,9 @@ import { kernelOp } from '../../../shared/ops/v2/kernel.ts';
 import { modifyOp } from '../../../shared/ops/v2/modify.ts';
 import { judgeOp, type SubScores } from '../../../shared/ops/v2/judge.ts';
 import { refineOp } from '../../../shared/ops/v2/refine.ts';
+import { ConvParamsSchema } from '../../../shared/protocol/v2-params.ts';
 
-export const ConvParamsSchema = z.object({
-  /** Stacked kernel layers after layer 0. */
-  convLayer: z.number().int().min(0).max(50).default(6),
-  /** Suggestions per kernel group (k). */
-  kernelWidth: z.number().int().min(1).max(16).default(3),
-  /** Kernel groups per layer when not pooling. */
-  resultNum: z.number().int().min(1).max(100).default(10),
-  /** Candidates kept across layers (the residual pool). */
-  topK: z.number().int().min(1).max(100).default(6),
-  selfRefineCount: z.number().int().min(0).max(20).default(3),
-  selfRefineBestOf: z.number().int().min(1).max(20).default(3),
-  /** Judge samples averaged per candidate. */
-  judgeSamples: z.number().int().min(1).max(10).default(1),
-  /** Stop the layers when one improves the best score by less than this (0: never stop early). */
-  earlyStopDelta: z.number().min(0).default(0),
-  /** 'evolve': kernels edit the current best outline; 'original': always the block's own (upstream). */
-  mode: z.enum(['evolve', 'original']).default('evolve'),
-  /** Upstream acceptance: take the best of the last pool and of each self-refine round even if worse. */
-  upstreamAcceptance: z.boolean().default(false),
-  /** Deepest section level of revised outlines. */
-  maxDepth: z.number().int().min(1).max(4).default(3),
-});
+export { ConvParamsSchema };
 export const ConvParams = ConvParamsSchema;
 export type ConvParams = z.infer<typeof ConvParamsSchema>;
 export type ConvParamsInput = z.input<typeof ConvParamsSchema>;

@@ -18,31 +18,13 @@ import { outlineMergeOp, type MergeInput } from '../../../shared/ops/v2/outline-
 import { digestOp, mergeDigestParts, normaliseDigest, type DigestInput, type DigestOutput } from '../../../shared/ops/v2/digest.ts';
 import { figuresOp, figureProblems, renderFigure } from '../../../shared/ops/v2/figures.ts';
 import { cutAt } from '../../../shared/protocol/v2-input.ts';
+import { describeIssues } from '../../../shared/protocol/issues.ts';
 import { ingest, type Ingested } from './v2-ingest.ts';
-import { ConvParamsSchema, refineBlock, type BlockRecord } from './refine-block.ts';
+import { refineBlock, type BlockRecord } from './refine-block.ts';
 import { digestsBySection, pruneEmptySections, rekeyDigests, writeSections, type Failure } from './v2-write.ts';
 
-/** V2 params: the wire schema plus the optional knobs this script reads (all with defaults). */
-export const V2JobParamsSchema = V2ParamsSchema.extend({
-  /** Papers per grouping task in llm mode. */
-  groupBatch: z.number().int().min(2).max(2000).default(300),
-  /** Digest groups per partial outline (upstream: 3). */
-  outlineBatch: z.number().int().min(1).max(64).default(3),
-  /** Partial outlines per merge task; more partials are merged in a tree. */
-  mergeFanIn: z.number().int().min(2).max(256).default(16),
-  /** Characters of paper text per digest task; longer papers are digested in chunks. */
-  digestChunkChars: z.number().int().min(2000).max(2_000_000).default(48_000),
-  /** Deepest section level of the outline (1-4). */
-  maxDepth: z.number().int().min(1).max(4).default(3),
-  /** Characters of each abstract shown to the partial-outline op. */
-  abstractChars: z.number().int().min(200).max(20_000).default(1500),
-  /** Target words per section (passed to the writer; the offline writer ignores it). */
-  sectionWords: z.number().int().min(50).max(5000).optional(),
-  figures: z.boolean().default(false),
-  bibtex: z.boolean().default(false),
-  /** Entropy-driven convolution settings of the refinement blocks (upstream defaults). */
-  conv: ConvParamsSchema.omit({ maxDepth: true }).partial().default({}),
-});
+/** V2 params: all of them live in the wire schema (shared/protocol/v2-params.ts). */
+export const V2JobParamsSchema = V2ParamsSchema;
 export type V2JobParams = z.infer<typeof V2JobParamsSchema>;
 
 function stage<T>(ctx: JobContext, name: string, fn: () => Promise<T>, data?: (r: T) => Record<string, unknown>): Promise<T> {
@@ -167,7 +149,7 @@ async function digestAll(ctx: JobContext, inp: Ingested, outline: OutlineNode, f
 
 export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
   const parsed = V2JobParamsSchema.safeParse(ctx.spec.params);
-  if (!parsed.success) throw new Error(`invalid V2 parameters: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`invalid V2 parameters: ${describeIssues(parsed.error, V2JobParamsSchema)}`);
   const p = parsed.data;
   const t0 = Date.now();
   const failures: Failure[] = [];
