@@ -47,11 +47,16 @@ export function makeJson(schema: Schema, words: readonly string[], rng: Rng): un
   return gen(schema, typeof schema === 'object' ? schema : {}, pool, rng, 0);
 }
 
+/** A value valid for the subschema `s` of `root` (its $refs resolve against `root`). */
+export function makeJsonAt(s: Schema, root: Record<string, any>, words: readonly string[], rng: Rng, depth = 0): unknown {
+  return gen(s, root, words.length > 0 ? words : FALLBACK_WORDS, rng, depth);
+}
+
 function pick<T>(items: readonly T[], rng: Rng): T {
   return items[rng.int(items.length)];
 }
 
-function resolveRef(root: Record<string, any>, ref: string): Schema {
+export function resolveRef(root: Record<string, any>, ref: string): Schema {
   if (ref === '#') return root;
   if (!ref.startsWith('#/')) return {};
   let node: any = root;
@@ -63,12 +68,12 @@ function resolveRef(root: Record<string, any>, ref: string): Schema {
   return node;
 }
 
-function isNullSchema(s: Schema): boolean {
+export function isNullSchema(s: Schema): boolean {
   return typeof s === 'object' && (s.type === 'null' || (Array.isArray(s.enum) && s.enum.length === 1 && s.enum[0] === null));
 }
 
 /** Shallow merge of allOf parts (zod intersections of objects). */
-function mergeAll(parts: Schema[], root: Record<string, any>): Record<string, any> {
+export function mergeAll(parts: Schema[], root: Record<string, any>): Record<string, any> {
   const out: Record<string, any> = {};
   for (let p of parts) {
     if (typeof p !== 'object') continue;

@@ -1,19 +1,24 @@
 /**
  * A simulated OpenAI-compatible vLLM fleet for tests, benchmarks and capacity planning:
  * R replicas × S slots, a bounded waiting queue (429 + Retry-After when full), service time
- * from prefill and decode token rates, seeded fault injection, schema-valid content built from
- * prompt words, and vLLM's Prometheus metric names. The real `openai` client talks to it over
+ * from prefill and decode token rates, seeded fault injection, replies shaped by the prompt
+ * (respond/: each op's responder reads the fenced sources and the schema, including a schema
+ * written into the prompt for servers without structured output), an optional sloppy mode that
+ * corrupts a stated share of replies (sloppy.ts), and vLLM's Prometheus metric names. The real `openai` client talks to it over
  * real HTTP like to any server.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRng, seedFromString } from '../algo/rng.ts';
-import { makeJson, makeText, promptWords } from './content.ts';
+import { schemaInPrompt } from './prompt.ts';
+import { respondJson, respondText } from './respond/index.ts';
+import { CORRUPTION_KINDS, DEFAULT_CORRUPTION_WEIGHTS, sloppyReply, type CorruptionKind } from './sloppy.ts';
 import { BodyTooLarge, estimateTokens, readBody, sendError, sendJson, sendRaw } from './http.ts';
 import { createSimMetrics } from './metrics.ts';
 import { FAULT_KINDS, type FaultKind, type FleetSim, type FleetSimOptions } from './types.ts';
 
 export { FAULT_KINDS, type FaultKind, type FleetSim, type FleetSimOptions, type FleetStats } from './types.ts';
+export { CORRUPTION_KINDS, DEFAULT_CORRUPTION_WEIGHTS, type CorruptionKind } from './sloppy.ts';
 
 interface Work {
   arrived: number;
@@ -30,8 +35,10 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
   const o = {
     port: 0, host: '127.0.0.1', replicas: 1, slots: 8, queueLimit: 1000, prefillTokensPerSec: 5000,
     decodeTokensPerSec: 50, baseLatencyMs: 50, jitter: 0, faultRate: 0, seed: 1, model: 'sim-model',
-    maxModelLen: 32768, slowFactor: 4, hangMs: 600_000, structuredOutput: true, ...opts,
+    maxModelLen: 32768, slowFactor: 4, hangMs: 600_000, structuredOutput: true, quality: 'clean', sloppyRate: 0.3, ...opts,
   };
+  if (!(o.sloppyRate >= 0 && o.sloppyRate <= 1)) throw new Error(`sloppyRate must be between 0 and 1, got ${o.sloppyRate}`);
+  const corruptionWeights = { ...DEFAULT_CORRUPTION_WEIGHTS, ...opts.corruptions };
   const weights = FAULT_KINDS.map((k) => Math.max(0, opts.faults?.[k] ?? 1));
   const weightSum = weights.reduce((a, b) => a + b, 0);
   const totalSlots = o.replicas * o.slots;
@@ -40,7 +47,8 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
   const running = new Set<Work>();
   const rng = createRng(o.seed);
   const zeroFaults = () => Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
-  let c = { requests: 0, successes: 0, rejected429: 0, badRequests: 0, faults: zeroFaults(), clientAborts: 0, maxConcurrent: 0, maxWaiting: 0, promptTokens: 0, completionTokens: 0 };
+  const zeroSloppy = () => Object.fromEntries(CORRUPTION_KINDS.map((k) => [k, 0])) as Record<CorruptionKind, number>;
+  let c = { requests: 0, successes: 0, rejected429: 0, badRequests: 0, faults: zeroFaults(), sloppy: zeroSloppy(), replies: {} as Record<string, number>, clientAborts: 0, maxConcurrent: 0, maxWaiting: 0, promptTokens: 0, completionTokens: 0 };
   let windowStart = performance.now();
   let closedAt: number | undefined;
   let busyMs = 0;
@@ -112,12 +120,16 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
     if (body.stream) return (c.badRequests++, sendError(res, 400, 'streaming is not supported by the simulator'));
     const rf = body.response_format;
     let schema: Record<string, any> | boolean | undefined;
+    let formatName: string | undefined;
+    let guided = false;
     if (rf?.type === 'json_schema') {
       if (!o.structuredOutput) return (c.badRequests++, sendError(res, 400, 'response_format of type json_schema is not supported by this server'));
       schema = rf.json_schema?.schema ?? true;
+      formatName = rf.json_schema?.name;
+      guided = true;
     } else if (rf?.type === 'json_object') {
-      schema = { type: 'object', additionalProperties: { type: 'string' }, minProperties: 2 };
-    }
+      schema = schemaInPrompt(messages) ?? { type: 'object', additionalProperties: { type: 'string' }, minProperties: 2 };
+    } else schema = schemaInPrompt(messages); // a server without structured output reads the schema in the prompt, like a model
     const promptTokens = messages.reduce((n: number, m: any) => n + 4 + estimateTokens(typeof m?.content === 'string' ? m.content : JSON.stringify(m?.content ?? '')), 0);
     const requested = body.max_tokens ?? body.max_completion_tokens;
     const maxTokens = Number.isInteger(requested) && requested > 0 ? requested : Math.max(1, o.maxModelLen - promptTokens);
@@ -131,10 +143,24 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
       );
     }
     // Content depends only on the seeds (ours and the request's) and the request, never on arrival order.
-    const crng = createRng(seedFromString(`${o.seed}|${body.seed ?? ''}|${JSON.stringify(messages)}|${JSON.stringify(schema ?? null)}`));
-    const words = promptWords(messages);
-    let content = schema !== undefined ? JSON.stringify(makeJson(schema, words, crng)) : makeText(words, crng, Math.max(1, Math.floor((maxTokens * 4) / 10)));
+    const requestKey = `${o.seed}|${body.seed ?? ''}|${JSON.stringify(messages)}|${JSON.stringify(schema ?? null)}`;
+    const crng = createRng(seedFromString(requestKey));
+    let value: unknown;
+    let replyOp: string | undefined;
+    let content: string;
+    if (schema !== undefined) {
+      const r = respondJson({ messages, schema, formatName, maxTokens }, crng);
+      value = r.value;
+      replyOp = r.op ?? 'generic';
+      content = JSON.stringify(value);
+    } else content = respondText(messages, crng, Math.max(1, Math.floor((maxTokens * 4) / 10)));
     let finishReason: 'stop' | 'length' = 'stop';
+    let corruption: CorruptionKind | undefined;
+    if (o.quality === 'sloppy') {
+      const input = { value, text: value === undefined ? content : undefined, schema: typeof schema === 'object' ? schema : undefined, structured: guided };
+      const r = sloppyReply(input, createRng(seedFromString(`sloppy|${requestKey}`)), o.sloppyRate, corruptionWeights);
+      ({ content, finishReason, kind: corruption } = r);
+    }
     if (estimateTokens(content) > maxTokens) {
       content = content.slice(0, maxTokens * 4);
       finishReason = 'length';
@@ -171,6 +197,8 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
         const text = fault === 'malformed' ? `Here is what I found: ${content.slice(0, 200).replace(/[{}[\]"]/g, ' ')}` : content;
         if (fault !== 'malformed') {
           c.successes++;
+          if (corruption) (c.sloppy[corruption]++, metrics.corruption(corruption));
+          if (replyOp) c.replies[replyOp] = (c.replies[replyOp] ?? 0) + 1;
           metrics.success(finishReason, promptTokens, completionTokens, elapsed / 1000, (w.started - w.arrived) / 1000);
         }
         sendJson(res, 200, {
@@ -232,12 +260,12 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
       for (const w of running) busySlotMs += now - Math.max(w.started, windowStart);
       const elapsedMs = now - windowStart;
       return {
-        ...c, faults: { ...c.faults }, running: running.size, waiting: queue.length, totalSlots, elapsedMs, busySlotMs,
+        ...c, faults: { ...c.faults }, sloppy: { ...c.sloppy }, replies: { ...c.replies }, running: running.size, waiting: queue.length, totalSlots, elapsedMs, busySlotMs,
         slotUtilisation: elapsedMs > 0 ? busySlotMs / (totalSlots * elapsedMs) : 0,
       };
     },
     resetStats() {
-      c = { requests: 0, successes: 0, rejected429: 0, badRequests: 0, faults: zeroFaults(), clientAborts: 0, maxConcurrent: running.size, maxWaiting: queue.length, promptTokens: 0, completionTokens: 0 };
+      c = { requests: 0, successes: 0, rejected429: 0, badRequests: 0, faults: zeroFaults(), sloppy: zeroSloppy(), replies: {}, clientAborts: 0, maxConcurrent: running.size, maxWaiting: queue.length, promptTokens: 0, completionTokens: 0 };
       windowStart = performance.now();
       busyMs = 0;
     },

@@ -16,6 +16,7 @@ export interface SimMetrics {
   success(finishedReason: 'stop' | 'length', promptTokens: number, generationTokens: number, e2eSeconds: number, queueSeconds: number): void;
   rejected(): void;
   fault(kind: string): void;
+  corruption(kind: string): void;
   text(): Promise<string>;
 }
 
@@ -95,6 +96,12 @@ export function createSimMetrics(model: string, src: SimGaugeSource): SimMetrics
     labelNames: ['model_name', 'kind'],
     registers: [registry],
   });
+  const corruptions = new Counter({
+    name: 'llmxmr_sim_corrupted_replies_total',
+    help: 'Replies the sloppy mode corrupted, by kind.',
+    labelNames: ['model_name', 'kind'],
+    registers: [registry],
+  });
   // Counters appear from the start (at zero), as on a fresh vLLM server.
   success.inc({ ...labels, finished_reason: 'stop' }, 0);
   promptTokens.inc(labels, 0);
@@ -112,6 +119,7 @@ export function createSimMetrics(model: string, src: SimGaugeSource): SimMetrics
     },
     rejected: () => rejected.inc(labels),
     fault: (kind) => faults.inc({ ...labels, kind }),
+    corruption: (kind) => corruptions.inc({ ...labels, kind }),
     text: () => registry.metrics(),
   };
 }

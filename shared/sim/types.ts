@@ -1,4 +1,8 @@
 /** Options, statistics and handle of the fleet simulator (see fleet.ts). */
+import type { CorruptionKind } from './sloppy.ts';
+
+export { CORRUPTION_KINDS, DEFAULT_CORRUPTION_WEIGHTS, type CorruptionKind } from './sloppy.ts';
+
 export const FAULT_KINDS = ['http5xx', 'timeout', 'malformed', 'slow'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -28,6 +32,12 @@ export interface FleetSimOptions {
   hangMs?: number;
   /** false: answer 400 to response_format json_schema, like servers without structured output. */
   structuredOutput?: boolean;
+  /** 'sloppy': a share of replies (`sloppyRate`) is corrupted like small local models do (see sloppy.ts). Default 'clean'. */
+  quality?: 'clean' | 'sloppy';
+  /** Share of replies the sloppy mode corrupts, 0..1 (default 0.3). */
+  sloppyRate?: number;
+  /** Relative weights of the corruption kinds (default DEFAULT_CORRUPTION_WEIGHTS). */
+  corruptions?: Partial<Record<CorruptionKind, number>>;
 }
 
 export interface FleetStats {
@@ -36,6 +46,10 @@ export interface FleetStats {
   rejected429: number;
   badRequests: number;
   faults: Record<FaultKind, number>;
+  /** Replies the sloppy mode corrupted, by kind (counted when sent). */
+  sloppy: Record<CorruptionKind, number>;
+  /** JSON replies by the op whose responder shaped them ("generic": no responder knew the schema). */
+  replies: Record<string, number>;
   clientAborts: number;
   running: number;
   waiting: number;

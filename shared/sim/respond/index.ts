@@ -1,0 +1,90 @@
+/**
+ * The simulator's replies, shaped by the prompt as a model's would be. A JSON request goes to
+ * the responder of its op (known by the schema's title or the response_format name); unknown
+ * ops get the generic schema-driven value. Either way the value is then fitted to the schema
+ * actually sent (`conform`), so enums, ranges and required fields always hold. A request
+ * without a schema gets prose made of the prompt's own sentences. Pure: no I/O.
+ */
+import type { Rng } from '../../algo/rng.ts';
+import { makeJsonAt, makeText, promptWords } from '../content.ts';
+import { opNameOf, readPrompt } from '../prompt.ts';
+import { conform } from '../schema.ts';
+import { rankSentences, quotable, type Responder, type RespondCtx } from './common.ts';
+import { respondFeedback, respondJudge, respondKernel, respondRefine } from './conv.ts';
+import { respondDedup, respondFacts, respondRubric, respondSection, respondSupport } from './eval.ts';
+import { respondMerge as respondOutlineMerge, respondModify, respondPartial } from './outline.ts';
+import { respondDigest, respondGroup } from './papers.ts';
+import { respondMap, respondMerge as respondRecords } from './v1.ts';
+import { respondFigures, respondWrite } from './write.ts';
+
+export const RESPONDERS: Readonly<Record<string, Responder>> = {
+  'v1.map': respondMap,
+  'v1.collapse': respondRecords,
+  'v1.reduce': respondRecords,
+  'v2.group': respondGroup,
+  'v2.outline.partial': respondPartial,
+  'v2.outline.merge': respondOutlineMerge,
+  'v2.digest': respondDigest,
+  'v2.write': respondWrite,
+  'v2.figures': respondFigures,
+  'v2.feedback': respondFeedback,
+  'v2.kernel': respondKernel,
+  'v2.modify': respondModify,
+  'v2.judge': respondJudge,
+  'v2.refine': respondRefine,
+  'eval.rubric': respondRubric,
+  'eval.section': respondSection,
+  'eval.support': respondSupport,
+  'eval.facts': respondFacts,
+  'eval.dedup': respondDedup,
+};
+
+export const KNOWN_OPS = Object.keys(RESPONDERS);
+
+export interface JsonRequest {
+  messages: readonly { role?: unknown; content?: unknown }[];
+  schema: Record<string, any> | boolean;
+  /** response_format.json_schema.name, when sent. */
+  formatName?: string;
+  maxTokens: number;
+}
+
+export interface JsonReply {
+  value: unknown;
+  /** The op whose responder answered, or undefined for the generic generator. */
+  op: string | undefined;
+}
+
+export function respondJson(req: JsonRequest, rng: Rng): JsonReply {
+  const schema = typeof req.schema === 'object' ? req.schema : {};
+  const words = promptWords(req.messages);
+  const fill = (s: any) => makeJsonAt(s, schema, words, rng);
+  const name = opNameOf(schema, req.formatName, KNOWN_OPS);
+  const responder = name ? RESPONDERS[name] : undefined;
+  if (req.schema === true || typeof req.schema !== 'object') return { value: makeJsonAt(req.schema, schema, words, rng), op: undefined };
+  if (responder) {
+    const ctx: RespondCtx = { view: readPrompt(req.messages), schema, rng, words, maxTokens: req.maxTokens };
+    try {
+      return { value: conform(responder(ctx), schema, { root: schema, fill }), op: name };
+    } catch {
+      // a prompt this responder cannot read: answer like an unknown op
+    }
+  }
+  return { value: makeJsonAt(schema, schema, words, rng), op: undefined };
+}
+
+/** Free text: the source sentences that overlap the instructions most, else sentences of prompt words. */
+export function respondText(messages: JsonRequest['messages'], rng: Rng, maxWords: number): string {
+  const view = readPrompt(messages);
+  const source = view.fences.length ? view.fences.map((f) => f.body).join('\n') : view.all;
+  const ranked = rankSentences(quotable(source), view.instructions || view.all);
+  const out: string[] = [];
+  let n = 0;
+  for (const r of ranked.slice(0, 12).sort((a, b) => a.index - b.index)) {
+    const len = r.text.split(/\s+/).length;
+    if (n + len > maxWords && out.length) break;
+    out.push(r.text);
+    n += len;
+  }
+  return out.length ? out.join(' ') : makeText(promptWords(messages), rng, maxWords);
+}

@@ -1,0 +1,128 @@
+/**
+ * Responders for the writing ops. v2.write: a leaf section is written from the digests shown
+ * (their sentences closest to the section's plan, each citing its paper in the syntax the prompt
+ * asks for), a parent from the lead sentences of its subsections, the root as an abstract and an
+ * introduction naming the sections. v2.figures: one table of the papers a section cites with the
+ * words their sentences stress. Pure: no I/O.
+ */
+import { enumOf } from '../schema.ts';
+import { fencesLike, findFence } from '../prompt.ts';
+import { at, cap, clip, depthOf, joinList, outlineEntries, quotable, rankSentences, stems, titlePhrase, topWords, type RespondCtx } from './common.ts';
+
+type CiteStyle = (ids: readonly string[]) => string;
+
+/** The citation syntax the instructions show: "[@P001]" (default) or "\cite{P001}". */
+export function citeStyle(instructions: string): CiteStyle {
+  if (!/\[@/.test(instructions) && /\\cite\{/.test(instructions)) return (ids) => `\\cite{${ids.join(',')}}`;
+  return (ids) => (ids.length ? `[${ids.map((i) => `@${i}`).join('; ')}]` : '');
+}
+
+const CITE_MARK = /\s*(?:\[\s*@[^\]]*\]|\\cite\{[^}]*\})/g;
+const idsIn = (s: string) => [...new Set([...s.matchAll(/@([\w:.-]+?)(?=[\];,\s])/g)].map((m) => m[1]))];
+
+/** A sentence with its citation (in the requested style) before the final punctuation. */
+function cited(sentence: string, ids: readonly string[], style: CiteStyle): string {
+  const s = sentence.replace(CITE_MARK, '').trim();
+  const m = /^(.*?)([.!?]+["'”’)]*)?$/s.exec(s)!;
+  return `${m[1]} ${style(ids)}${m[2] ?? '.'}`;
+}
+
+function wordsWanted(instructions: string): number | undefined {
+  const n = Number(/about (\d{2,5}) words/i.exec(instructions)?.[1]);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+function fitWords(paragraphs: string[], limit: number | undefined): string[] {
+  if (!limit) return paragraphs;
+  const out: string[] = [];
+  let n = 0;
+  for (const p of paragraphs) {
+    if (n >= limit * 1.2 && out.length) break;
+    out.push(p);
+    n += p.split(/\s+/).length;
+  }
+  return out;
+}
+
+function leafText(ctx: RespondCtx, style: CiteStyle): string {
+  const plan = findFence(ctx.view, /^section\b/i)?.body ?? '';
+  const digests = fencesLike(ctx.view, /^digest\b/i).map((f) => ({ id: /\bof\s+\[?([\w.-]+?)\]?\s*:/i.exec(f.label)?.[1] ?? idsIn(f.body)[0] ?? '', body: f.body }));
+  const items: { id: string; text: string; score: number; index: number }[] = [];
+  for (const d of digests) {
+    const ranked = rankSentences(quotable(d.body), plan).slice(0, 2);
+    for (const r of ranked) items.push({ id: d.id, text: r.text, score: r.hits, index: items.length });
+  }
+  if (items.length === 0) return '';
+  const topic = findFence(ctx.view, /topic/i)?.body ?? '';
+  const words = topWords(items.map((i) => i.text.replace(CITE_MARK, '')), 3, new Set(stems(topic)));
+  const papers = [...new Set(items.map((i) => i.id))];
+  const lead = words.length ? `The ${papers.length} paper${papers.length === 1 ? '' : 's'} discussed here centre on ${joinList(words)}.` : '';
+  const body = items.map((i) => cited(clip(i.text.replace(CITE_MARK, ''), 500), [i.id], style));
+  const paragraphs: string[] = [];
+  for (let i = 0; i < body.length; i += 4) paragraphs.push(body.slice(i, i + 4).join(' '));
+  const contrast = papers.length >= 2 ? [`Taken together, ${style(papers.slice(0, 2))} approach ${words[0] ?? 'the problem'} from different angles, and their results are not directly comparable.`] : [];
+  return fitWords([[lead, paragraphs[0]].filter(Boolean).join(' '), ...paragraphs.slice(1), ...contrast], wordsWanted(ctx.view.instructions)).join('\n\n');
+}
+
+const leadOf = (text: string) => {
+  const sents = quotable(text);
+  return sents.find((s) => /@|\\cite\{/.test(s)) ?? sents[0] ?? '';
+};
+
+function children(ctx: RespondCtx): { number: string; title: string; text: string }[] {
+  return fencesLike(ctx.view, /^subsection\b/i).map((f) => {
+    const m = /^subsection\s+([\d.]+)\s+(.*?)(?:\s*\(already written\))?$/i.exec(f.label);
+    return { number: m?.[1] ?? '', title: (m?.[2] ?? f.label).trim(), text: f.body };
+  });
+}
+
+export function respondWrite(ctx: RespondCtx): Record<string, unknown> {
+  const style = citeStyle(ctx.view.instructions);
+  const kids = children(ctx);
+  const topic = findFence(ctx.view, /topic/i)?.body.trim() ?? '';
+  const root = /\babstract\b/i.test(ctx.view.instructions) && at(ctx, ['abstract']) !== undefined;
+  if (root) {
+    const papers = [...new Set(kids.flatMap((k) => idsIn(k.text)))];
+    const words = topWords(kids.map((k) => k.text.replace(CITE_MARK, '')), 4, new Set(stems(topic)));
+    const abstract = [
+      `This survey reviews ${papers.length || 'the'} papers on ${topic || 'its topic'} and organises them into ${kids.length} sections: ${kids.map((k) => `${k.title} (${k.number})`).join('; ')}.`,
+      words.length ? `Recurring themes are ${joinList(words)}.` : '',
+      'For each theme it compares the methods, weighs their reported results and names the questions that remain open.',
+    ].filter(Boolean).join(' ');
+    const intro = kids.map((k) => `Section ${k.number} turns to ${k.title.toLowerCase()}. ${leadOf(k.text)}`.trim());
+    return { abstract, text: [`Work on ${topic || 'this topic'} has grown quickly, and its results are spread across many venues.`, ...intro].join('\n\n') };
+  }
+  if (kids.length) {
+    const opening = `This section brings together ${joinList(kids.map((k) => `${k.title} (${k.number})`))}.`;
+    const leads = kids.map((k) => leadOf(k.text)).filter(Boolean);
+    const own = leafText(ctx, style);
+    return { text: [opening, leads.join(' '), own].filter(Boolean).join('\n\n') };
+  }
+  const text = leafText(ctx, style);
+  const heading = findFence(ctx.view, /^section\b/i)?.label.replace(/^section\s+[\d.()a-z ]*?:\s*/i, '') ?? '';
+  return { text: text || `No paper was filed under ${heading || 'this section'}.` };
+}
+
+export function respondFigures(ctx: RespondCtx): Record<string, unknown> {
+  const body = findFence(ctx.view, /section/i)?.body ?? '';
+  const entries = outlineEntries(body);
+  const allowed = enumOf(at(ctx, ['figures', 0, 'sectionId']), ctx.schema)?.filter((x): x is string => typeof x === 'string');
+  const candidates = entries.filter((e) => depthOf(e.id) === 1 && (!allowed || allowed.includes(e.id)));
+  const best = candidates.map((e) => ({ e, ids: idsIn(e.body) })).sort((a, b) => b.ids.length - a.ids.length)[0];
+  if (!best || best.ids.length < 2) return { figures: [] };
+  const rows = best.ids.slice(0, 8).map((id) => {
+    const sents = quotable(best.e.body).filter((s) => s.includes(`@${id}`));
+    const words = topWords(sents.map((s) => s.replace(CITE_MARK, '')), 3);
+    return `| [@${id}] | ${words.join(', ').replace(/\|/g, '/') || '—'} |`;
+  });
+  return {
+    figures: [
+      {
+        sectionId: best.e.id,
+        kind: 'table',
+        caption: `${cap(titlePhrase(best.e.title, 6))}: the works compared and what each stresses`,
+        content: ['| Work | Main terms |', '|---|---|', ...rows].join('\n'),
+      },
+    ],
+  };
+}
