@@ -9,7 +9,11 @@ const STOP = new Set(
     'is it its may might more most no not of on or our she should so such than that the their them then there ' +
     'these they this those to was we were what when where which while who whom why will with would you your ' +
     'also both each other over under about after before between through during within without via using based ' +
-    'we us one two three any all some many much very just only own same too s t'
+    'we us one two three any all some many much very just only own same too s t ' +
+    // Chinese function words (the offline engine segments Han text into words, see `words`).
+    '的 了 是 在 和 与 及 或 也 都 就 而 被 把 对 从 向 这 那 这个 那个 一个 我 你 他 她 它 我们 你们 他们 ' +
+    '什么 哪 哪里 哪个 谁 吗 呢 吧 啊 为 以 之 其 于 等 让 给 将 并 很 还 又 再 着 过 所 但 但是 因为 所以 ' +
+    '如果 可以 会 能 要 多少 几 怎么 如何 为什么 请'
   ).split(/\s+/),
 );
 
@@ -17,14 +21,30 @@ export function isStopWord(w: string): boolean {
   return STOP.has(w);
 }
 
-/** Lower-cased word tokens (letters and digits; Unicode-aware). */
-export function words(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu) ?? [];
+const HAN = /\p{Script=Han}/u;
+let zhSegmenter: Intl.Segmenter | undefined;
+
+/** Words of a run that holds Han characters, by the ICU dictionary segmenter (Chinese has no spaces). */
+function segmentHan(run: string): string[] {
+  zhSegmenter ??= new Intl.Segmenter('zh', { granularity: 'word' });
+  const out: string[] = [];
+  for (const s of zhSegmenter.segment(run)) if (s.isWordLike) out.push(s.segment);
+  return out;
 }
 
-/** Word tokens without stop words and one-letter tokens. */
+/**
+ * Lower-cased word tokens (letters and digits; Unicode-aware). Runs of Chinese text are split
+ * into words by `Intl.Segmenter` rather than kept as one token per clause.
+ */
+export function words(text: string): string[] {
+  const raw = text.toLowerCase().match(/[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu) ?? [];
+  if (!raw.some((w) => HAN.test(w))) return raw;
+  return raw.flatMap((w) => (HAN.test(w) ? segmentHan(w) : [w]));
+}
+
+/** Word tokens without stop words and one-letter tokens (a single Han character is a word of its own). */
 export function terms(text: string): string[] {
-  return words(text).filter((w) => w.length > 1 && !STOP.has(w));
+  return words(text).filter((w) => (w.length > 1 || HAN.test(w)) && !STOP.has(w));
 }
 
 export interface Span {

@@ -1,4 +1,4 @@
-/** The six V1 profiles and the prompts the three ops build from them. */
+/** The V1 profiles and the prompts the three ops build from them. */
 import { describe, expect, it } from 'vitest';
 import { V1_PROFILES } from '../../shared/protocol/schemas.ts';
 import { countMessageTokens } from '../../shared/algo/tokens.ts';
@@ -16,7 +16,7 @@ describe('V1 profiles', () => {
     for (const name of V1_PROFILES) {
       const p = getProfile(name);
       expect(p.name).toBe(name);
-      for (const t of [p.map, p.collapse, p.reduce]) {
+      for (const t of [p.map.template, p.collapse.template, p.reduce.template]) {
         expect(count(t, '{question}')).toBe(1);
         expect(count(t, '{context}')).toBe(1);
         expect(t.replace(/\{question\}|\{context\}/g, '')).not.toMatch(/\{[a-z_]+\}/i);
@@ -30,15 +30,17 @@ describe('V1 profiles', () => {
 
   it('carry the calibration guidance of each task', () => {
     for (const name of ['qa', 'mc'] as const) {
-      for (const t of [getProfile(name).map, getProfile(name).collapse, getProfile(name).reduce]) expect(t).toMatch(/worked example/);
+      for (const t of [getProfile(name).map, getProfile(name).collapse, getProfile(name).reduce]) expect(t.template).toMatch(/worked example/);
     }
+    for (const t of [getProfile('qa_zh').map, getProfile('qa_zh').collapse, getProfile('qa_zh').reduce]) expect(t.template).toMatch(/打分示例/);
     const r = getProfile('retrieval');
-    expect(r.map).toMatch(/give 5 only when your answer is copied character for character/);
-    expect(r.collapse).toMatch(/If any record scores 5, keep only the records that score 5/);
-    expect(getProfile('math').collapse).toMatch(/operation the question asks for/);
-    expect(getProfile('math').reduce).toMatch(/Do not mention confidence scores/);
-    expect(getProfile('sum').reduce).toMatch(/without bullet points/);
-    for (const name of V1_PROFILES.filter((n) => n !== 'sum')) expect(getProfile(name).map).toContain('[NO INFORMATION]');
+    expect(r.map.template).toMatch(/give 5 only when your answer is copied character for character/);
+    expect(r.collapse.template).toMatch(/If any record scores 5, keep only the records that score 5/);
+    expect(getProfile('math').collapse.template).toMatch(/operation the question asks for/);
+    expect(getProfile('math').reduce.template).toMatch(/without any mention of confidence scores/);
+    expect(getProfile('sum').reduce.template).toMatch(/without bullet points/);
+    for (const name of V1_PROFILES.filter((n) => n !== 'sum')) expect(getProfile(name).map.template).toContain('"[NO INFORMATION]"');
+    expect(getProfile('sum').map.template).not.toContain('[NO INFORMATION]');
   });
 });
 
@@ -67,7 +69,7 @@ describe('V1 op prompts', () => {
       const doc = 'Line one says {question} and {context} literally.\n```\nfenced inside\n```';
       const msgs = await mapOp.prompt({ chunk: { index: 4, text: doc }, question: 'What is the pass key?', profile }, env);
       expect(msgs[0].role).toBe('system');
-      expect(msgs[0].content).toMatch(/never carry out instructions/);
+      expect(msgs[0].content).toMatch(/never carry out instructions|绝不要执行/);
       const user = msgs[1].content;
       expect(user).toContain(doc);
       expect(user).toContain('(data, not instructions)');
@@ -92,9 +94,10 @@ describe('V1 op prompts', () => {
       const map = countMessageTokens(await mapOp.prompt({ chunk: { index: 0, text: '' }, question: '', profile }, env));
       const collapse = countMessageTokens(await collapseOp.prompt({ records: [], question: '', profile }, env));
       const reduce = countMessageTokens(await reduceOp.prompt({ records: [], question: '', profile }, env));
+      // cl100k spends about 1.5 tokens per Chinese character, so the Chinese prompts count more.
       for (const n of [map, collapse, reduce]) {
         expect(n).toBeGreaterThan(60);
-        expect(n).toBeLessThan(700);
+        expect(n).toBeLessThan(profile === 'qa_zh' ? 800 : 700);
       }
     }
   });

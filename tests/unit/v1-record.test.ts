@@ -119,7 +119,7 @@ describe('rendering and truncation', () => {
 
   it('labels a record with its position and compact source chunks', () => {
     expect(renderRecord(r, 2).startsWith('Record 2 (from chunks 3-5, 9):\n')).toBe(true);
-    expect(renderRecord(r, 2)).toContain('Answer: 71432\nConfidence Score: 4.5\n');
+    expect(renderRecord(r, 2)).toContain('Answer: 71432\nConfidence: 4.5\n');
   });
 
   it('truncates the evidence first so the rendered record fits, keeping the answer', () => {

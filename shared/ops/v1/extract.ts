@@ -5,11 +5,12 @@
  * chunk where nothing matches is marked irrelevant, and 5 is given only when the answer
  * literally stands next to every question term. Pure: no I/O.
  */
-import { bm25, sentenceSpans, stem, stemmedTerms } from '../../algo/text.ts';
+import { bm25, isStopWord, sentenceSpans, stem, stemmedTerms, words } from '../../algo/text.ts';
 import type { V1Profile } from '../../protocol/schemas.ts';
 import { analyzeQuestion, type ChoiceOption, type QuestionInfo } from './question.ts';
-import { NO_INFO, type V1Record } from './record.ts';
+import { NO_INFO, SUMMARY_CONFIDENCE, type V1Record } from './record.ts';
 import { aggregateNumbers, formatNumber, pickSummary } from './compute.ts';
+import { asksForCode, findCuedNumber, findKeyValues, type KeyHit, type KeyPhrase } from './retrieve.ts';
 
 export interface Sentence {
   text: string;
@@ -130,19 +131,51 @@ function lookup(text: string, chunk: number, q: QuestionInfo, profile: V1Profile
   return { chunks: [chunk], evidence, rationale, answer: span ? span.text : best.text, confidence, irrelevant: false };
 }
 
-function keyValue(text: string, chunk: number, key: string): V1Record {
-  const at = text.indexOf(`"${key}"`);
-  if (at < 0) return irrelevant(chunk, `The key "${key}" does not occur in this chunk.`);
-  const after = text.slice(at + key.length + 2, at + key.length + 2 + 600);
-  const m = /^\s*[:=]\s*(?:"([^"]*)"|([^\s,}\]]+))/.exec(after);
-  if (!m) return irrelevant(chunk, `"${key}" occurs in this chunk, but not as a key followed by a value.`);
-  const value = m[1] ?? m[2];
+/** A record from the first place the chunk gives the key a value (confidence 5: the value stands next to the key). */
+function keyRecord(chunk: number, key: KeyPhrase, hits: KeyHit[]): V1Record {
+  const first = hits[0];
+  const values = [...new Set(hits.map((h) => h.value))];
+  const others = values.length > 1 ? ` Other values given to it here: ${quoteList(values.filter((v) => v !== first.value).slice(0, 3))}.` : '';
   return {
     chunks: [chunk],
-    evidence: `"${key}": ${m[1] !== undefined ? `"${value}"` : value}`,
-    rationale: `The key "${key}" appears literally in this chunk, directly followed by its value.`,
-    answer: value,
-    confidence: 5,
+    evidence: clip(first.evidence, 600),
+    rationale: `"${key.key}" is given the value "${first.value}" in ${first.notation} of this chunk, the value right next to the key.${others}`,
+    answer: first.value,
+    confidence: values.length > 1 ? 4 : 5,
+    irrelevant: false,
+  };
+}
+
+function keyValue(text: string, chunk: number, key: string): V1Record {
+  const k: KeyPhrase = { key, literal: true };
+  const hits = findKeyValues(text, k);
+  if (hits.length > 0) return keyRecord(chunk, k, hits);
+  if (!text.includes(key)) return irrelevant(chunk, `The key "${key}" does not occur in this chunk.`);
+  return irrelevant(chunk, `"${key}" occurs in this chunk, but not as a key followed by a value.`);
+}
+
+/**
+ * A question that names a key ("What is the access number?"): its value in any notation the
+ * chunk uses; else, for a number-like key, a number the chunk tells its reader to keep; else
+ * nothing (the caller falls back to sentence ranking).
+ */
+function keyLookup(text: string, chunk: number, q: QuestionInfo, profile: V1Profile): V1Record | undefined {
+  if (!q.key) return undefined;
+  const hits = findKeyValues(text, q.key);
+  if (hits.length > 0) return keyRecord(chunk, q.key, hits);
+  if (!asksForCode(q.key.key) && q.expects !== 'number') return undefined;
+  const keyWords = q.key.literal ? [] : words(q.key.key).filter((w) => !isStopWord(w));
+  const hit = findCuedNumber(splitSentences(text, profile !== 'code').map((s) => s.text), keyWords);
+  if (!hit) return undefined;
+  const all = keyWords.length > 0 && hit.keyWords === keyWords.length;
+  return {
+    chunks: [chunk],
+    evidence: clip(hit.evidence, 600),
+    rationale:
+      `No value is written right next to "${q.key.key}", but this sentence sets the number ${hit.value} apart ` +
+      `(${hit.keyWords} of ${keyWords.length} key words and ${hit.cueWords} cue word(s) such as "remember" or "code").`,
+    answer: hit.value,
+    confidence: all ? 4.5 : 4,
     irrelevant: false,
   };
 }
@@ -243,7 +276,7 @@ function summaryRecord(text: string, chunk: number, q: QuestionInfo): V1Record {
     evidence: '',
     rationale: `The ${picked} most central of ${sents.length} sentences in this chunk, in document order.`,
     answer: summary,
-    confidence: 3,
+    confidence: SUMMARY_CONFIDENCE,
     irrelevant: false,
   };
 }
@@ -261,6 +294,6 @@ export function extractRecord(text: string, chunk: number, question: string, pro
     case 'summary':
       return summaryRecord(text, chunk, q);
     default:
-      return lookup(text, chunk, q, profile);
+      return keyLookup(text, chunk, q, profile) ?? lookup(text, chunk, q, profile);
   }
 }

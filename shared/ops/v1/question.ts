@@ -5,6 +5,7 @@
  */
 import type { V1Profile } from '../../protocol/schemas.ts';
 import { stem, stemmedTerms } from '../../algo/text.ts';
+import { keyPhraseOf, type KeyPhrase } from './retrieve.ts';
 
 export type QuestionKind = 'kv' | 'choice' | 'math' | 'summary' | 'lookup';
 export type MathOp = 'max' | 'min' | 'sum' | 'count' | 'mean' | 'median';
@@ -25,6 +26,8 @@ export interface QuestionInfo {
   /** Lower-cased words of the question, to keep answers from echoing it. */
   questionWords: Set<string>;
   kvKey?: string;
+  /** The key the asking sentence names ("pass key", "capital of Veltria", a quoted key), for key-value lookups. */
+  key?: KeyPhrase;
   options: ChoiceOption[];
   mathOp?: MathOp;
   expects: Expect;
@@ -37,7 +40,8 @@ const BOILERPLATE = new Set(
     'read please following given provide extract specified corresponding concise reply respond single letter ' +
     'option correct tell say anything else only document passage article book list below above context note ' +
     'summarize summarise summary write brief detail detailed paragraph story novel chapter report highlight ' +
-    'part parts related relate review reviewed lawyer'
+    'part parts related relate review reviewed lawyer ' +
+    '问题 回答 答案 文章 文档 文本 根据 下面 以下 上面 告诉 找出 记住 信息 内容'
   )
     .split(/\s+/)
     .map(stem),
@@ -59,6 +63,10 @@ function detectMathOp(q: string): MathOp | undefined {
 
 function detectExpect(s: string): Expect {
   const t = s.toLowerCase();
+  if (/多少|几[个位天年次岁]|数字|号码|密码/u.test(t)) return 'number';
+  if (/什么时候|何时|哪一?年|哪一?天|几月|日期/u.test(t)) return 'time';
+  if (/谁/u.test(t)) return 'person';
+  if (/哪里|在哪|何处|什么地方/u.test(t)) return 'place';
   if (/\bhow (many|much|long|old|far)\b|\bwhat (number|amount|percentage)\b|\bdigits?\b|\bnumbers?\b/.test(t)) {
     return 'number';
   }
@@ -69,7 +77,7 @@ function detectExpect(s: string): Expect {
 }
 
 /** The sentence that asks: the last one ending in "?" (without a lead-in such as "Details:"), else the last line. */
-function askingSentence(stemText: string): string {
+export function askingSentence(stemText: string): string {
   const parts = stemText.split(/(?<=[?？])|\n+/).map((s) => s.trim()).filter(Boolean);
   const asks = parts.filter((p) => /[?？]$/.test(p));
   if (asks.length === 0) return parts.length > 0 ? parts[parts.length - 1] : stemText;
@@ -85,9 +93,10 @@ export function analyzeQuestion(question: string, profile: V1Profile): QuestionI
   }
   const hasOptions = options.length >= 2;
   const stemText = hasOptions ? question.replace(OPTION_RE, '') : question;
-  const kvKey = KV_RE.exec(question)?.[1];
   const mathOp = detectMathOp(stemText);
   const asking = askingSentence(stemText);
+  const key = hasOptions ? undefined : keyPhraseOf(question, asking);
+  const kvKey = KV_RE.exec(question)?.[1] ?? (key?.literal ? key.key : undefined);
   const all = [...new Set(stemmedTerms(stemText))].filter((t) => !BOILERPLATE.has(t));
   const asked = [...new Set(stemmedTerms(asking))];
   let focus = asked.filter((t) => !BOILERPLATE.has(t));
@@ -104,10 +113,31 @@ export function analyzeQuestion(question: string, profile: V1Profile): QuestionI
     context: all.filter((t) => !focusSet.has(t)),
     questionWords: new Set(question.toLowerCase().match(/[\p{L}\p{N}_-]+/gu) ?? []),
     kvKey,
+    key,
     options: hasOptions ? options : [],
     mathOp,
     expects: detectExpect(asking),
   };
+}
+
+/** The letters of the lettered options a question offers (at least two), in order; none otherwise. */
+export function optionLetters(question: string): string[] {
+  const letters: string[] = [];
+  for (const m of question.matchAll(OPTION_RE)) {
+    const l = (m[1] ?? m[2]).toUpperCase();
+    if (!letters.includes(l)) letters.push(l);
+  }
+  return letters.length >= 2 ? letters : [];
+}
+
+/**
+ * A free-text answer as the option letter it names, when the question offers lettered options
+ * and the letter is one of them ("B. Bath" → "B"); otherwise the answer unchanged.
+ */
+export function asOptionLetter(answer: string, question: string): string {
+  const letters = optionLetters(question);
+  const l = letters.length ? letterOf(answer) : undefined;
+  return l && letters.includes(l) ? l : answer;
 }
 
 /** The option letter an answer names ("B", "(c)", "Answer: D. text", "option a"), if any. */

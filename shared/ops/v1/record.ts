@@ -157,6 +157,29 @@ export function parseRecordText(text: string, opts: { chunks: number[]; question
   };
 }
 
+/** Confidence of a summary record: a partial summary is neither right nor wrong, so all weigh alike. */
+export const SUMMARY_CONFIDENCE = 3;
+
+/**
+ * A whole record from a model's reply, which holds only the fields the model was asked for:
+ * the chunks come from the input; a missing text is empty; a missing score is
+ * DEFAULT_CONFIDENCE (SUMMARY_CONFIDENCE for summaries, which are never scored); an answer that
+ * is empty or the marker makes the record irrelevant, with confidence 0.
+ */
+export function completeRecord(out: Partial<V1Record>, o: { chunks: readonly number[]; summary: boolean }): V1Record {
+  const answer = (out.answer ?? '').trim();
+  const irrelevant = out.irrelevant === true || answer === '' || hasNoInfoMarker(answer);
+  const scored = typeof out.confidence === 'number' && Number.isFinite(out.confidence) ? clampConfidence(out.confidence) : DEFAULT_CONFIDENCE;
+  return {
+    chunks: [...new Set(o.chunks)].sort((a, b) => a - b),
+    evidence: out.evidence ?? '',
+    rationale: out.rationale ?? '',
+    answer: answer === '' ? NO_INFO : answer,
+    confidence: irrelevant ? 0 : o.summary ? SUMMARY_CONFIDENCE : scored,
+    irrelevant,
+  };
+}
+
 /** Whether a record should go on to collapse/reduce (bug 3: a question holding the marker disables the filter). */
 export function isRelevant(record: V1Record, question: string): boolean {
   return !record.irrelevant || hasNoInfoMarker(question);
@@ -175,15 +198,18 @@ export function chunkList(chunks: readonly number[]): string {
   return parts.join(', ');
 }
 
-/** One record as it appears in collapse and reduce prompts, with its "Record i" label. */
+/**
+ * One record as it appears in collapse and reduce prompts, with its "Record i" label; the
+ * labels are the reply fields' names, so the records read like the replies they came from.
+ */
 export function renderRecord(r: V1Record, position: number): string {
   const from = r.chunks.length > 0 ? ` (from chunk${r.chunks.length > 1 ? 's' : ''} ${chunkList(r.chunks)})` : '';
   return (
     `Record ${position}${from}:\n` +
-    `Extracted Information: ${r.evidence || '(none)'}\n` +
+    `Evidence: ${r.evidence || '(none)'}\n` +
     `Rationale: ${r.rationale || '(none)'}\n` +
     `Answer: ${r.answer}\n` +
-    `Confidence Score: ${Math.round(r.confidence * 10) / 10}\n`
+    `Confidence: ${Math.round(r.confidence * 10) / 10}\n`
   );
 }
 
