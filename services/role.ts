@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { Env } from '../shared/config/env.ts';
+import { workerConcurrency, type Env } from '../shared/config/env.ts';
 import { Bus } from '../shared/bus/bus.ts';
 import { connectNats } from '../shared/bus/connect.ts';
 import { provision } from '../shared/bus/provision.ts';
@@ -91,7 +91,7 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
       kind: KIND_OF[role],
       ops: [...ALL_OPS, ...(o.extraOps ?? [])],
       engineFor: (name) => engineFor(name, o.env, log, { cache: bus.llmcache, metrics }),
-      concurrency: o.env.MR_CONCURRENCY,
+      concurrency: workerConcurrency(o.env),
       maxDeliver: o.env.MR_MAX_DELIVER,
       ackWaitMs: o.env.MR_ACK_WAIT_MS,
       log,

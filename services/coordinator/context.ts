@@ -219,6 +219,16 @@ export class JobRun implements JobContext {
     return this.outputOf(op, await this.result(op, input));
   }
 
+  private settle<O>(r: TaskResult): Settled<O> {
+    return r.status === 'ok'
+      ? { ok: true, value: r.output as O, ...(r.fallback ? { fallback: r.fallback } : {}) }
+      : { ok: false, error: r.error ?? 'unknown error', taskId: r.taskId };
+  }
+
+  async runSettled<I, O>(op: OpDef<I, O>, input: I): Promise<Settled<O>> {
+    return this.settle<O>(await this.result(op, input));
+  }
+
   async mapSettled<I, O>(op: OpDef<I, O>, inputs: I[], opts: MapOptions = {}): Promise<Settled<O>[]> {
     const stage = opts.stage ?? op.name;
     const total = inputs.length;
@@ -238,9 +248,7 @@ export class JobRun implements JobContext {
         const r = await this.result(op, input);
         done++;
         progress(done === total);
-        return r.status === 'ok'
-          ? { ok: true, value: r.output as O, ...(r.fallback ? { fallback: r.fallback } : {}) }
-          : { ok: false, error: r.error ?? 'unknown error', taskId: r.taskId };
+        return this.settle<O>(r);
       }),
     );
     return out;

@@ -14,9 +14,11 @@ import { JobIdSchema, JobSpecSchema, type JobSpec } from '../../shared/protocol/
 import type { JobScript } from '../../shared/jobs/types.ts';
 import { JobRun } from './context.ts';
 import { isNatsUnavailable } from '../../shared/bus/retry.ts';
-import { TaskFailedError } from '../../shared/jobs/types.ts';
+import { TaskFailedError, UnusableResultError } from '../../shared/jobs/types.ts';
 import { watchMaxDeliveries } from './dead-letters.ts';
 import type { Metrics } from '../../shared/obs/metrics.ts';
+import { ownerOfSubmission } from '../../shared/security/owners.ts';
+import { putFinalResult, relayEvents, serveJobApi, stageInputs } from './job-api.ts';
 
 export interface CoordinatorOptions {
   bus: Bus;
@@ -41,17 +43,20 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
   const ackWaitBackoff = Math.min(o.ackWaitMs, 5_000);
   const stopping = new AbortController();
   const dlWatch = watchMaxDeliveries(o.bus, o.log);
+  const api = serveJobApi(o.bus, o.log);
 
   async function reject(msg: JsMsg, reason: string) {
     const raw = decodeLoose(msg.data) as { jobId?: unknown } | undefined;
     const jobId = raw && typeof raw === 'object' && JobIdSchema.safeParse(raw.jobId).success ? (raw.jobId as string) : undefined;
+    const owner = ownerOfSubmission(o.bus.names.prefix, msg.subject);
     o.log.warn({ jobId, reason }, 'rejected a malformed job');
     o.bus.emit('system', { type: 'error', message: `rejected job on ${msg.subject}: ${reason}`, data: { jobId } });
-    if (jobId) {
+    const existing = jobId ? await o.bus.getStatus(jobId) : null;
+    // Another user's job is never touched by a bad submission that names it.
+    if (jobId && (!existing || existing.owner === owner)) {
       o.bus.emit(jobId, { type: 'job.failed', message: `invalid job: ${reason}` });
-      const existing = await o.bus.getStatus(jobId);
       if (!existing || existing.state === 'queued') {
-        await o.bus.patchStatus(jobId, { state: 'failed', error: `invalid job: ${reason}`, finishedAt: new Date().toISOString() });
+        await o.bus.patchStatus(jobId, { state: 'failed', error: `invalid job: ${reason}`, finishedAt: new Date().toISOString(), ...(owner ? { owner } : {}) });
       }
     }
     await deadLetter(o.bus, 'jobs', { jobId, reason, attempts: msg.info.deliveryCount, subject: msg.subject, data: msg.data });
@@ -72,15 +77,25 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
     else msg.nak(0);
   }
 
-  async function runJob(msg: JsMsg, spec: JobSpec) {
-    const log = o.log.child({ jobId: spec.jobId, pipeline: spec.pipeline });
+  async function runJob(msg: JsMsg, submitted: JobSpec) {
+    // The owner is the authenticated user whose submission subject carried the job.
+    const owner = ownerOfSubmission(o.bus.names.prefix, msg.subject);
+    let spec = submitted;
+    const log = o.log.child({ jobId: spec.jobId, pipeline: spec.pipeline, ...(owner ? { owner } : {}) });
     const status = await o.bus.getStatus(spec.jobId);
+    if (status && status.owner !== owner) {
+      const reason = `not your job: ${spec.jobId} belongs to ${status.owner ? 'another user' : 'an administrator'}`;
+      log.warn({ by: owner ?? 'administrator' }, 'refused a submission under a job id owned by someone else');
+      await deadLetter(o.bus, 'jobs', { jobId: spec.jobId, reason, attempts: msg.info.deliveryCount, subject: msg.subject, data: msg.data });
+      msg.term();
+      return;
+    }
     if (status && ['succeeded', 'failed', 'cancelled'].includes(status.state)) {
       msg.ack();
       return;
     }
     const fin = async (state: 'succeeded' | 'failed' | 'cancelled', extra: { error?: string; resultKey?: string; cancelRequested?: boolean }) => {
-      await o.bus.patchStatus(spec.jobId, { state, finishedAt: new Date().toISOString(), ...extra }, spec.pipeline);
+      await o.bus.patchStatus(spec.jobId, { state, finishedAt: new Date().toISOString(), ...extra, ...(owner ? { owner } : {}) }, spec.pipeline);
       o.metrics?.jobFinished(state);
     };
     if (status?.cancelRequested) {
@@ -100,9 +115,20 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
     const script = o.scripts[spec.pipeline];
     await o.bus.patchStatus(
       spec.jobId,
-      { state: 'running', coordinator: o.id, attempts: msg.info.deliveryCount, startedAt: status?.startedAt ?? new Date().toISOString() },
+      { state: 'running', coordinator: o.id, attempts: msg.info.deliveryCount, startedAt: status?.startedAt ?? new Date().toISOString(), ...(owner ? { owner } : {}) },
       spec.pipeline,
     );
+    const stopRelay = relayEvents(o.bus, owner, spec.jobId);
+    try {
+      spec = await stageInputs(o.bus, spec, owner);
+    } catch (e) {
+      stopRelay();
+      const error = `invalid job: ${(e as Error).message}`;
+      await fin('failed', { error });
+      o.bus.emit(spec.jobId, { type: 'job.failed', message: error });
+      msg.ack();
+      return;
+    }
     const cancel = new AbortController();
     const onStop = () => cancel.abort();
     stopping.signal.addEventListener('abort', onStop);
@@ -119,7 +145,7 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
       const usage = run.usage();
       const full = { jobId: spec.jobId, pipeline: spec.pipeline, ...result, usage, wallMs: Date.now() - t0 };
       const resultKey = `results/${spec.jobId}.json`;
-      await o.bus.putBlob(resultKey, JSON.stringify(full));
+      await putFinalResult(o.bus, resultKey, JSON.stringify(full));
       await fin('succeeded', { resultKey });
       o.bus.emit(spec.jobId, { type: 'job.succeeded', data: { resultKey, usage, wallMs: Date.now() - t0, tasksPublished: run.published } });
       log.info({ ms: Date.now() - t0, tasks: usage.tasks, published: run.published }, 'job succeeded');
@@ -144,10 +170,18 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
         const usage = run.usage();
         const resultKey = `results/${spec.jobId}.json`;
         const partial = { jobId: spec.jobId, pipeline: spec.pipeline, partial: true, stopped: stop.reason, error: stop.message, budget: spec.budget, usage, tasks: run.completed(), wallMs: Date.now() - t0 };
-        await o.bus.putBlob(resultKey, JSON.stringify(partial));
+        await putFinalResult(o.bus, resultKey, JSON.stringify(partial));
         await fin('failed', { error: stop.message, resultKey, cancelRequested: true });
         o.bus.emit(spec.jobId, { type: 'job.failed', message: stop.message, data: { resultKey, usage, stopped: stop.reason } });
         log.warn({ reason: stop.reason, tasks: usage.tasks }, 'job stopped; partial record stored');
+        msg.ack();
+      } else if (err instanceof UnusableResultError) {
+        // The work was done but the result falls short: fail, and keep the result to look at.
+        const resultKey = `results/${spec.jobId}.json`;
+        await o.bus.putBlob(resultKey, JSON.stringify({ jobId: spec.jobId, pipeline: spec.pipeline, ...err.result, usable: false, error: err.message, usage: run.usage(), wallMs: Date.now() - t0 }));
+        log.error({ err: err.message }, 'job failed: unusable result');
+        await fin('failed', { error: err.message, resultKey });
+        o.bus.emit(spec.jobId, { type: 'job.failed', message: err.message, data: { resultKey } });
         msg.ack();
       } else {
         log.error({ err: err.message }, 'job failed');
@@ -159,6 +193,7 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
       o.metrics?.setJobs('running', Math.max(0, loop.inFlight() - 1));
       run.stop();
       sub.unsubscribe();
+      setTimeout(stopRelay, 1_000).unref?.(); // let the last events reach the owner
       stopping.signal.removeEventListener('abort', onStop);
     }
   }
@@ -185,6 +220,7 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
   return {
     async stop() {
       stopping.abort();
+      api.stop();
       await loop.stop();
       dlWatch.stop();
     },

@@ -22,8 +22,8 @@ export const EnvSchema = z.object({
   /** Inbox prefix for replies; default `_INBOX.<user>` (or `.<nkey>`), matching the generated permissions. */
   NATS_INBOX_PREFIX: z.string().optional(),
   MR_PREFIX: z.string().default('mr'),
-  /** Tasks a worker process runs at once. */
-  MR_CONCURRENCY: int(4, 1, 1024),
+  /** Tasks a worker process runs at once (default: `workerConcurrency`). */
+  MR_CONCURRENCY: z.coerce.number().int().min(1).max(1024).optional(),
   /** Jobs a coordinator process runs at once. */
   MR_MAX_JOBS: int(8, 1, 1024),
   /** Deliveries of a task before it is dead-lettered. */
@@ -44,6 +44,15 @@ export const EnvSchema = z.object({
   METRICS_PORT: int(9464, 0, 65535),
 });
 export type Env = z.infer<typeof EnvSchema>;
+
+/**
+ * Tasks a worker process holds at once. Model calls are I/O-bound: with a model configured a
+ * worker holds 64 and its endpoint pool decides how many calls run (growing until the server
+ * pushes back), so one `ask` can fill a 32-slot server. The offline engine is CPU-bound: 4.
+ */
+export function workerConcurrency(env: Env): number {
+  return env.MR_CONCURRENCY ?? (env.OPENAI_BASE_URL || env.LLM_ROUTING_FILE ? 64 : 4);
+}
 
 /** Names of every variable the services accept. */
 export const ENV_KEYS = Object.keys(EnvSchema.shape) as (keyof Env)[];

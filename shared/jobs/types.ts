@@ -26,6 +26,8 @@ export interface JobContext<S extends JobSpec = JobSpec> {
   readonly signal: AbortSignal;
   /** One task; rejects with TaskFailedError when the task failed terminally. */
   run<I, O>(op: OpDef<I, O>, input: I): Promise<O>;
+  /** One task, its failure returned instead of thrown, and an offline fallback named. */
+  runSettled<I, O>(op: OpDef<I, O>, input: I): Promise<Settled<O>>;
   /** Many tasks of one op as a barrier; rejects if any failed (after all have settled). */
   map<I, O>(op: OpDef<I, O>, inputs: I[], opts?: MapOptions): Promise<O[]>;
   /** Like map, but failures are returned per item instead of failing the barrier. */
@@ -42,6 +44,20 @@ export interface JobContext<S extends JobSpec = JobSpec> {
 
 /** A job script: returns the JSON-serialisable result of the job. */
 export type JobScript<S extends JobSpec = JobSpec> = (ctx: JobContext<S>) => Promise<Record<string, unknown>>;
+
+/**
+ * The job did its work but the result is not usable (a survey that cites too few of its papers,
+ * an empty section): the job fails with this reason, and its result is still stored for a look.
+ */
+export class UnusableResultError extends Error {
+  constructor(
+    message: string,
+    readonly result: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'UnusableResultError';
+  }
+}
 
 export class TaskFailedError extends Error {
   constructor(

@@ -153,6 +153,11 @@ export function testContext(opts: TestContextOptions = {}) {
     signal: abort.signal,
     run,
     map: (op, inputs) => Promise.all(inputs.map((i) => run(op, i))),
+    runSettled: (op, input) =>
+      run(op, input).then(
+        (value) => ({ ok: true as const, value }),
+        (e: Error) => ({ ok: false as const, error: e.message, taskId: (e as TaskFailedError).taskId ?? '' }),
+      ),
     async mapSettled(op, inputs) {
       return Promise.all(
         inputs.map((i) =>

@@ -58,6 +58,7 @@ function fakeContext(input: unknown, params: Record<string, unknown> = {}, fail:
       return out;
     },
     mapSettled: settle,
+    runSettled: async (op, x) => (await settle(op, [x]))[0],
     emit: (e) => events.push(e),
     blobText: env.blobText,
     putBlob: async (k, d) => void blobs.set(k, typeof d === 'string' ? d : Buffer.from(d).toString('utf8')),

@@ -6,7 +6,7 @@
  *   → write bottom-up (dependency-driven) → figures (optional) → assemble with numbered citations.
  */
 import { z } from 'zod';
-import type { JobContext } from '../../../shared/jobs/types.ts';
+import { UnusableResultError, type JobContext } from '../../../shared/jobs/types.ts';
 import { V2ParamsSchema } from '../../../shared/protocol/schemas.ts';
 import { batches, chunk, randomGroups, rebalance } from '../../../shared/algo/grouping.ts';
 import { ROOT_ID, leaves, repairOutline, sections, sectionNumber, walk, type OutlineNode } from '../../../shared/algo/outline.ts';
@@ -21,7 +21,8 @@ import { cutAt } from '../../../shared/protocol/v2-input.ts';
 import { describeIssues } from '../../../shared/protocol/issues.ts';
 import { ingest, type Ingested } from './v2-ingest.ts';
 import { refineBlock, type BlockRecord } from './refine-block.ts';
-import { digestsBySection, pruneEmptySections, rekeyDigests, writeSections, type Failure } from './v2-write.ts';
+import { digestsBySection, pruneEmptySections, rekeyDigests, writeConclusion, writeSections, type Failure } from './v2-write.ts';
+import { OPEN_PROBLEM, paperSubject } from '../../../shared/algo/prose.ts';
 
 /** V2 params: all of them live in the wire schema (shared/protocol/v2-params.ts). */
 export const V2JobParamsSchema = V2ParamsSchema;
@@ -39,7 +40,12 @@ const NO_BLOBS = { blobText: () => Promise.reject(new Error('the offline outline
 
 const rootOf = (title: string, children: OutlineNode[]): OutlineNode => ({ id: ROOT_ID, title, construction: '', analysis: '', children });
 
-async function makeGroups(ctx: JobContext, p: V2JobParams, inp: Ingested, failures: Failure[]): Promise<string[][]> {
+/** Where an op's offline implementation stood in for an unusable model reply (recorded, and shown in the Markdown). */
+function noteFallback(fallbacks: Failure[], stage: string, id: string, s: { ok: boolean; fallback?: string }): void {
+  if (s.ok && s.fallback) fallbacks.push({ stage, id, reason: s.fallback });
+}
+
+async function makeGroups(ctx: JobContext, p: V2JobParams, inp: Ingested, failures: Failure[], fallbacks: Failure[]): Promise<string[][]> {
   const ids = inp.papers.map((x) => x.id);
   if (p.groupMode === 'random') return randomGroups(ctx.rng, ids, p.groupSize);
   // The model groups shuffled batches of at most `groupBatch` papers (one reply cannot list
@@ -56,6 +62,7 @@ async function makeGroups(ctx: JobContext, p: V2JobParams, inp: Ingested, failur
       failures.push({ stage: 'group', id: `batch ${i + 1}/${parts.length}`, reason: `${s.error}; random groups used instead` });
       return randomGroups(ctx.rng, parts[i], p.groupSize);
     }
+    noteFallback(fallbacks, 'group', `batch ${i + 1}/${parts.length}`, s);
     const { groups, report } = rebalance(s.value.groups.map((g) => g.ids), p.groupSize, parts[i]);
     if (report.unknown.length || report.duplicates.length || report.missing.length)
       ctx.emit({ type: 'info', stage: 'group', message: `grouping repaired: ${report.unknown.length} unknown, ${report.duplicates.length} repeated, ${report.missing.length} missing ids`, data: { ...report } });
@@ -63,7 +70,7 @@ async function makeGroups(ctx: JobContext, p: V2JobParams, inp: Ingested, failur
   });
 }
 
-async function makeOutline(ctx: JobContext, p: V2JobParams, inp: Ingested, groups: string[][], failures: Failure[], repairs: string[]): Promise<OutlineNode> {
+async function makeOutline(ctx: JobContext, p: V2JobParams, inp: Ingested, groups: string[][], failures: Failure[], fallbacks: Failure[], repairs: string[]): Promise<OutlineNode> {
   const meta = new Map(inp.papers.map((x) => [x.id, x]));
   const inputs = batches(ctx.rng, groups, p.outlineBatch).map((b) => ({
     title: inp.title,
@@ -73,6 +80,7 @@ async function makeOutline(ctx: JobContext, p: V2JobParams, inp: Ingested, group
   const tidy = (secs: OutlineNode[]) => repairOutline(rootOf(inp.title, secs), p.maxDepth).outline.children;
   let level: MergeInput['partials'] = [];
   settled.forEach((s, i) => {
+    noteFallback(fallbacks, 'outline', `batch ${i + 1}`, s);
     if (s.ok && s.value.sections.length) level.push({ sections: tidy(s.value.sections) });
     else failures.push({ stage: 'outline', id: `batch ${i + 1}`, reason: s.ok ? 'the partial outline is empty' : s.error });
   });
@@ -86,6 +94,7 @@ async function makeOutline(ctx: JobContext, p: V2JobParams, inp: Ingested, group
     const settled = await ctx.mapSettled(outlineMergeOp, inputs, { stage: 'outline' });
     return Promise.all(
       settled.map(async (s, i) => {
+        noteFallback(fallbacks, 'outline', `merge ${i + 1}/${inputs.length}`, s);
         if (s.ok) return s.value;
         failures.push({ stage: 'outline', id: `merge ${i + 1}/${inputs.length}`, reason: `${s.error}; merged by the offline clustering instead` });
         return outlineMergeOp.extractive(inputs[i], NO_BLOBS);
@@ -97,13 +106,21 @@ async function makeOutline(ctx: JobContext, p: V2JobParams, inp: Ingested, group
     level = merged.map((m) => ({ sections: tidy(m.sections) }));
   }
   const [merged] = await mergeAll([{ title: inp.title, partials: level }]);
-  const fixed = repairOutline(rootOf(inp.title, merged.sections), p.maxDepth);
+  let fixed = repairOutline(rootOf(inp.title, merged.sections), p.maxDepth);
+  if (fixed.problems.length) {
+    // The model's merge passed its checks but is still unusable after renumbering: the offline
+    // clustering of the same partials decides the outline, and the record says so.
+    const offline = await outlineMergeOp.extractive({ title: inp.title, partials: level }, NO_BLOBS);
+    const alt = repairOutline(rootOf(inp.title, offline.sections), p.maxDepth);
+    fallbacks.push({ stage: 'outline', id: 'merge', reason: `the merged outline was unusable (${fixed.problems.join('; ')}); merged by the offline clustering instead` });
+    fixed = alt;
+  }
   repairs.push(...fixed.repairs);
-  if (fixed.problems.length) throw new Error(`the merged outline is unusable: ${fixed.problems.join('; ')}`);
+  if (fixed.problems.length) throw new Error(`the merged outline is unusable: ${fixed.problems.join('; ')} (the offline merge of the ${level.length} partial outline(s) could not do better; are there at least 2 papers?)`);
   return fixed.outline;
 }
 
-async function digestAll(ctx: JobContext, inp: Ingested, outline: OutlineNode, failures: Failure[], pass: number) {
+async function digestAll(ctx: JobContext, inp: Ingested, outline: OutlineNode, failures: Failure[], fallbacks: Failure[], pass: number) {
   const known = new Set(inp.papers.map((x) => x.id));
   const view = sections(outline).map(({ node }) => ({
     id: node.id,
@@ -139,6 +156,7 @@ async function digestAll(ctx: JobContext, inp: Ingested, outline: OutlineNode, f
       failures.push({ stage: 'digest', id: part.count > 1 ? `${paper.id} part ${part.index + 1}/${part.count}` : paper.id, reason: s.error });
       return;
     }
+    noteFallback(fallbacks, pass ? `digest ${pass + 1}` : 'digest', part.count > 1 ? `${paper.id} part ${part.index + 1}/${part.count}` : paper.id, s);
     const n = normaliseDigest(s.value, paper.id, ids);
     unknownSections += n.unknownSections.length;
     parts[owner[t]].push(n.digest);
@@ -153,32 +171,44 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
   const p = parsed.data;
   const t0 = Date.now();
   const failures: Failure[] = [];
+  /** Tasks whose model reply was unusable even after a repair round: the offline implementation answered. */
+  const fallbacks: Failure[] = [];
   const repairs: string[] = [];
   const inp = await stage(ctx, 'ingest', () => ingest(ctx, p.inputKey, p.digestChunkChars), (r) => ({ papers: r.papers.length, skipped: r.skipped.length, truncated: r.truncated.length }));
-  const groups = await stage(ctx, 'group', () => makeGroups(ctx, p, inp, failures), (g) => ({ groups: g.length }));
-  let outline = await stage(ctx, 'outline', () => makeOutline(ctx, p, inp, groups, failures, repairs), (o) => ({ sections: sections(o).length, repairs: repairs.length }));
+  const groups = await stage(ctx, 'group', () => makeGroups(ctx, p, inp, failures, fallbacks), (g) => ({ groups: g.length }));
+  let outline = await stage(ctx, 'outline', () => makeOutline(ctx, p, inp, groups, failures, fallbacks, repairs), (o) => ({ sections: sections(o).length, repairs: repairs.length }));
   let pass = 0;
-  let dig = await stage(ctx, 'digest', () => digestAll(ctx, inp, outline, failures, pass), (d) => ({ digested: d.digests.length }));
+  let dig = await stage(ctx, 'digest', () => digestAll(ctx, inp, outline, failures, fallbacks, pass), (d) => ({ digested: d.digests.length }));
   const refinement: BlockRecord[] = [];
   for (let b = 0; b < p.blocks; b++) {
     const block = await stage(ctx, `refine ${b + 1}`, () => refineBlock(ctx, { ...p.conv, maxDepth: p.maxDepth }, outline, groups, dig.digests, { block: b }));
     refinement.push(block.record);
     outline = block.outline;
     pass++;
-    dig = await stage(ctx, `digest ${pass + 1}`, () => digestAll(ctx, inp, outline, failures, pass), (d) => ({ digested: d.digests.length }));
+    dig = await stage(ctx, `digest ${pass + 1}`, () => digestAll(ctx, inp, outline, failures, fallbacks, pass), (d) => ({ digested: d.digests.length }));
   }
   // Sections that no digest informs are dropped before writing (the record lists them).
   const informed = new Set(dig.digests.flatMap((d) => Object.keys(d.sections)));
   const pruned = pruneEmptySections(outline, (id) => informed.has(id));
   outline = pruned.outline;
   const digests = rekeyDigests(dig.digests, pruned.idMap);
-  const titles = new Map(inp.papers.map((x) => [x.id, x.title]));
-  const filed = digestsBySection(outline, digests, titles);
+  const meta = new Map(inp.papers.map((x) => [x.id, { title: x.title, authors: x.authors, year: x.year }]));
+  const filed = digestsBySection(outline, digests, meta);
   const knownIds = new Set(inp.papers.map((x) => x.id));
   const written = await stage(ctx, 'write', () =>
-    writeSections(ctx, { title: inp.title, outline, bySection: filed.bySection, knownIds, paperCount: digests.length, ...(p.sectionWords ? { targetWords: p.sectionWords } : {}) }),
+    writeSections(ctx, {
+      title: inp.title,
+      outline,
+      bySection: filed.bySection,
+      knownIds,
+      paperCount: digests.length,
+      conclusionNumber: String(outline.children.length + 1),
+      ...(p.sectionWords ? { targetWords: p.sectionWords } : {}),
+      ...(p.language ? { language: p.language } : {}),
+    }),
   );
   failures.push(...written.failures);
+  for (const [id, reason] of written.offline) if (!written.failures.some((f) => f.id === id)) fallbacks.push({ stage: 'write', id, reason });
   const figures = new Map<string, string[]>();
   if (p.figures) {
     await stage(ctx, 'figures', async () => {
@@ -197,7 +227,25 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
       }
     });
   }
-  const doc = assembleSurvey({ title: inp.title, outline, texts: written.texts, abstract: written.abstract, figures, sources: inp.papers, bibtex: p.bibtex });
+  // The conclusion is written from the finished sections and the papers' own open problems.
+  const notes = digests.flatMap((d) => (OPEN_PROBLEM.test(d.suggestion) ? [{ paperId: d.paperId, subject: paperSubject(meta.get(d.paperId)?.authors, meta.get(d.paperId)?.title ?? d.paperId), text: d.suggestion }] : []));
+  const conclusion = await stage(ctx, 'conclude', () => writeConclusion(ctx, { title: inp.title, outline, texts: written.texts, notes, knownIds, ...(p.language ? { language: p.language } : {}) }));
+  if (conclusion.failure) failures.push(conclusion.failure);
+  else if (conclusion.offline) fallbacks.push({ stage: 'conclude', id: 'conclusion', reason: conclusion.offline });
+  const offlineSections = new Set([...written.offline.keys(), ...(conclusion.offline ? ['conclusion'] : [])]);
+  const offlineOutline = fallbacks.some((f) => f.stage === 'outline' && /merge/.test(f.id)) || failures.some((f) => f.stage === 'outline' && /^merge/.test(f.id));
+  const doc = assembleSurvey({
+    title: inp.title,
+    outline,
+    texts: written.texts,
+    abstract: written.abstract,
+    figures,
+    sources: inp.papers,
+    bibtex: p.bibtex,
+    conclusion: { title: conclusion.title, text: conclusion.text },
+    // Offline runs need no note: everything in them is the offline engine's by choice.
+    ...(ctx.spec.engine === 'extractive' ? {} : { offlineSections, offlineOutline }),
+  });
   const mapped = new Set(digests.filter((d) => Object.keys(d.sections).length).map((d) => d.paperId));
   const counts = {
     papersIn: inp.papersIn,
@@ -218,12 +266,19 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
     droppedCitations: doc.dropped.length + written.dropped,
     words: doc.markdown.split(/\s+/).filter(Boolean).length,
     figures: [...figures.values()].flat().length,
+    /** Replies that needed a repair round, and tasks the offline implementation answered instead of the model. */
+    repairs: ctx.usage().repairs ?? 0,
+    fallbacks: fallbacks.length,
+    offlineSections: offlineSections.size,
+    offlineOutline,
+    repeatedSentencesRemoved: doc.repeatsRemoved,
     ms: Date.now() - t0,
   };
   ctx.emit({ type: 'info', stage: 'assemble', message: `${counts.sections} sections, ${counts.cited}/${counts.papers} papers cited`, data: counts });
   const papers = inp.papers.map(({ id, title, authors, year, url, textChars, textSource }) => ({ id, title, authors, year, url, textChars, textSource }));
   const sectionTexts = walk(outline).map(({ node }) => ({ id: node.id, number: sectionNumber(node.id), title: node.title, text: written.texts.get(node.id) ?? '' }));
-  return {
+  const shortfall = surveyShortfall(counts, sectionTexts.slice(1));
+  const result = {
     title: inp.title,
     slug: slugify(inp.title),
     markdown: doc.markdown,
@@ -237,13 +292,32 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
       digests,
       sections: sectionTexts,
       abstract: written.abstract,
+      conclusion: conclusion.text,
+      ...(p.language && ctx.spec.engine === 'extractive' ? { languageNote: `the offline engine writes in the papers' language and ignored language "${p.language}"` } : {}),
       references: doc.references,
       ...(doc.bibtex ? { bibtex: doc.bibtex } : {}),
       papers,
       counts,
       failures,
+      fallbacks,
+      ...(shortfall.length ? { shortfall } : {}),
       skipped: inp.skipped,
       truncated: inp.truncated,
     },
   };
+  if (shortfall.length) {
+    const why = `the survey is not usable: ${shortfall.join('; ')}`;
+    if (!p.keepPartial) throw new UnusableResultError(`${why} (the record is stored; rerun with --keep-partial to accept it)`, result);
+    ctx.emit({ type: 'info', stage: 'assemble', message: `kept as asked, though ${why.slice(4)}`, data: { shortfall } });
+  }
+  return result;
+}
+
+/** Why a written survey falls short of usable: too few of its papers cited, or sections left empty. */
+export function surveyShortfall(counts: { papers: number; cited: number }, sectionTexts: readonly { number: string; title: string; text: string }[]): string[] {
+  const out: string[] = [];
+  if (counts.papers >= 2 && counts.cited < counts.papers / 2) out.push(`it cites ${counts.cited} of its ${counts.papers} papers (fewer than half)`);
+  const empty = sectionTexts.filter((s) => !s.text.trim());
+  if (empty.length) out.push(`${empty.length} section(s) are empty (${empty.slice(0, 3).map((s) => `${s.number} ${s.title}`).join(', ')})`);
+  return out;
 }
