@@ -34,7 +34,7 @@ export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[
   if (!def) return [];
   if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') return keysAt(def.innerType, path);
   if (def.type === 'pipe') return keysAt(def.in, path);
-  if (def.type === 'union') return [...new Set(def.options.flatMap((o: z.ZodType) => keysAt(o, path)))];
+  if (def.type === 'union') return [...new Set<string>(def.options.flatMap((o: z.ZodType) => keysAt(o, path)))];
   if (def.type !== 'object') return [];
   if (path.length === 0) return Object.keys(def.shape);
   const next = def.shape[path[0] as string];
