@@ -72,7 +72,7 @@ interface Outcome {
 
 async function main() {
   const sim = await startFleetSim({
-    port: 0, replicas: 1, slots: 64, baseLatencyMs: Number(a['latency-ms']), prefillTokensPerSec: 0, decodeTokensPerSec: 0, jitter: 0,
+    port: 0, replicas: 1, slots: 64, model: 'conformance-sim', baseLatencyMs: Number(a['latency-ms']), prefillTokensPerSec: 0, decodeTokensPerSec: 0, jitter: 0,
     faultRate: Number(a['fault-rate']), faults: { http5xx: 1, timeout: 0.3, malformed: 1, slow: 0 }, hangMs: 2_000, seed: 1,
     quality: 'sloppy', sloppyRate: Number(a['sloppy-rate']), structuredOutput: !a['no-structured-output'],
   } as Parameters<typeof startFleetSim>[0]);

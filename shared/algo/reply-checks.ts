@@ -69,20 +69,24 @@ interface LooseSection {
   children?: LooseSection[];
 }
 
-/** An outline a survey can be written from: two or more top-level sections, titled, none twice. */
+/** An outline a survey can be written from: two or more top-level sections, titled, no title twice among siblings. */
 export function outlineProblems(sections: readonly LooseSection[], surveyTitle?: string): string[] {
   const problems: string[] = [];
   if (sections.length < 2) problems.push(`The outline has ${sections.length} top-level section(s); give at least 2, each a distinct theme of the papers.`);
-  const seen = new Map<string, number>();
-  const visit = (s: LooseSection) => {
-    const t = s.title.trim().toLowerCase().replace(/\s+/g, ' ');
-    if (!t) problems.push('A section has an empty title; give every section a specific title.');
-    else seen.set(t, (seen.get(t) ?? 0) + 1);
-    s.children?.forEach(visit);
+  // The same title twice under one parent is a duplicate; "Evaluation" under two parents is not.
+  const twice = new Set<string>();
+  const visit = (siblings: readonly LooseSection[]) => {
+    const seen = new Set<string>();
+    for (const s of siblings) {
+      const t = s.title.trim().toLowerCase().replace(/\s+/g, ' ');
+      if (!t) problems.push('A section has an empty title; give every section a specific title.');
+      else if (seen.has(t)) twice.add(`"${t}"`);
+      seen.add(t);
+      if (s.children?.length) visit(s.children);
+    }
   };
-  sections.forEach(visit);
-  const twice = [...seen].filter(([, n]) => n > 1).map(([t]) => `"${t}"`);
-  if (twice.length) problems.push(`The title(s) ${twice.slice(0, 3).join(', ')} are used for more than one section; each section needs its own title.`);
+  visit(sections);
+  if (twice.size) problems.push(`The title(s) ${[...twice].slice(0, 3).join(', ')} are used for more than one section under the same parent; each needs its own title.`);
   if (surveyTitle && sections.length > 0 && sections.every((s) => s.title.trim().toLowerCase() === surveyTitle.trim().toLowerCase()))
     problems.push('The sections only repeat the survey title; name the themes the papers actually cover.');
   return [...new Set(problems)];

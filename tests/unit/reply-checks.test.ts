@@ -34,7 +34,8 @@ describe('reply checks', () => {
   it('refuses outlines with fewer than two top-level sections, empty or repeated titles', () => {
     expect(outlineProblems([{ title: 'Eviction' }])[0]).toMatch(/1 top-level section/);
     expect(outlineProblems([{ title: 'Eviction' }, { title: 'Quantisation' }])).toEqual([]);
-    expect(outlineProblems([{ title: 'A', children: [{ title: 'x' }] }, { title: 'B', children: [{ title: 'X' }] }]).join(' ')).toMatch(/"x" are used for more than one/);
+    expect(outlineProblems([{ title: 'A', children: [{ title: 'x' }, { title: 'X ' }] }, { title: 'B' }]).join(' ')).toMatch(/"x" are used for more than one section under the same parent/);
+    expect(outlineProblems([{ title: 'A', children: [{ title: 'Evaluation' }] }, { title: 'B', children: [{ title: 'Evaluation' }] }])).toEqual([]);
     expect(outlineProblems([{ title: '' }, { title: 'B' }]).join(' ')).toMatch(/empty title/);
     expect(outlineProblems([{ title: 'KV cache' }, { title: 'kv cache' }], 'KV cache').join(' ')).toMatch(/only repeat the survey title/);
   });
