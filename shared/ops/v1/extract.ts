@@ -11,6 +11,7 @@ import { analyzeQuestion, type ChoiceOption, type QuestionInfo } from './questio
 import { NO_INFO, SUMMARY_CONFIDENCE, type V1Record } from './record.ts';
 import { aggregateNumbers, formatNumber, pickSummary } from './compute.ts';
 import { asksForCode, findCuedNumber, findKeyValues, type KeyHit, type KeyPhrase } from './retrieve.ts';
+import { HAN, zhSpan } from './zh.ts';
 
 export interface Sentence {
   text: string;
@@ -110,6 +111,7 @@ function lookup(text: string, chunk: number, q: QuestionInfo, profile: V1Profile
     }
     if (pick.cand && pick.gap <= 3) break;
   }
+  if (HAN.test(sents[order[0]].text)) return zhLookup(sents, order, matched, chunk, q, profile);
   const got = matched[pick.i];
   const coverage = got.length / q.focus.length;
   // A short span is trusted only when it stands next to the matched terms (and, for open
@@ -129,6 +131,36 @@ function lookup(text: string, chunk: number, q: QuestionInfo, profile: V1Profile
     ? `${where}; "${span.text}" stands right next to them, so it is taken as the answer.`
     : `${where}; no answer-shaped token stands right next to ${coverage === 1 ? 'them' : 'all of them'}, so the sentence itself is given.`;
   return { chunks: [chunk], evidence, rationale, answer: span ? span.text : best.text, confidence, irrelevant: false };
+}
+
+/** Lookup in Chinese sentences: the answer-shaped run next to the question's words (see zh.ts), else the sentence. */
+function zhLookup(sents: Sentence[], order: number[], matched: string[][], chunk: number, q: QuestionInfo, profile: V1Profile): V1Record {
+  const focus = new Set(q.focus);
+  const top = order.filter((i) => matched[i].length === matched[order[0]].length).slice(0, 3);
+  let pick = { i: order[0], span: undefined as ReturnType<typeof zhSpan> };
+  for (const i of top) {
+    const span = zhSpan(sents[i].text, focus, q.expects);
+    if (span) {
+      pick = { i, span };
+      break;
+    }
+  }
+  const got = matched[pick.i];
+  const coverage = got.length / q.focus.length;
+  let confidence = pick.span ? (coverage === 1 ? 5 : Math.min(4, round(1.5 + 2.5 * coverage))) : coverage === 1 ? 3.5 : round(1 + 2.5 * coverage);
+  if (profile === 'retrieval' && confidence < 5) confidence = Math.min(confidence, 4.5);
+  const others = order.filter((i) => i !== pick.i).slice(0, 2).sort((a, b) => a - b);
+  const where = `The best-matching sentence holds ${got.length} of ${q.focus.length} question terms (${quoteList(got)})`;
+  return {
+    chunks: [chunk],
+    evidence: clip([sents[pick.i].text, ...others.map((i) => sents[i].text)].join(' … '), 600),
+    rationale: pick.span
+      ? `${where}; "${pick.span.text}" stands next to them in the sentence's structure, so it is taken as the answer.`
+      : `${where}; no short answer stands next to them, so the sentence itself is given.`,
+    answer: pick.span ? pick.span.text : sents[pick.i].text,
+    confidence,
+    irrelevant: false,
+  };
 }
 
 /** A record from the first place the chunk gives the key a value (confidence 5: the value stands next to the key). */
@@ -160,11 +192,12 @@ function keyValue(text: string, chunk: number, key: string): V1Record {
  * nothing (the caller falls back to sentence ranking).
  */
 function keyLookup(text: string, chunk: number, q: QuestionInfo, profile: V1Profile): V1Record | undefined {
-  if (!q.key) return undefined;
-  const hits = findKeyValues(text, q.key);
-  if (hits.length > 0) return keyRecord(chunk, q.key, hits);
-  if (!asksForCode(q.key.key) && q.expects !== 'number') return undefined;
-  const keyWords = q.key.literal ? [] : words(q.key.key).filter((w) => !isStopWord(w));
+  if (q.key) {
+    const hits = findKeyValues(text, q.key);
+    if (hits.length > 0) return keyRecord(chunk, q.key, hits);
+  }
+  if (!asksForCode(q.key?.key ?? q.asking)) return undefined;
+  const keyWords = q.key ? (q.key.literal ? [] : words(q.key.key).filter((w) => !isStopWord(w))) : q.focus;
   const hit = findCuedNumber(splitSentences(text, profile !== 'code').map((s) => s.text), keyWords);
   if (!hit) return undefined;
   const all = keyWords.length > 0 && hit.keyWords === keyWords.length;
@@ -172,7 +205,7 @@ function keyLookup(text: string, chunk: number, q: QuestionInfo, profile: V1Prof
     chunks: [chunk],
     evidence: clip(hit.evidence, 600),
     rationale:
-      `No value is written right next to "${q.key.key}", but this sentence sets the number ${hit.value} apart ` +
+      `No value is written right next to ${q.key ? `"${q.key.key}"` : 'the words of the question'}, but this sentence sets the number ${hit.value} apart ` +
       `(${hit.keyWords} of ${keyWords.length} key words and ${hit.cueWords} cue word(s) such as "remember" or "code").`,
     answer: hit.value,
     confidence: all ? 4.5 : 4,

@@ -26,6 +26,8 @@ export interface QuestionInfo {
   /** Lower-cased words of the question, to keep answers from echoing it. */
   questionWords: Set<string>;
   kvKey?: string;
+  /** The sentence that asks (the last one ending in "?", else the last line). */
+  asking: string;
   /** The key the asking sentence names ("pass key", "capital of Veltria", a quoted key), for key-value lookups. */
   key?: KeyPhrase;
   options: ChoiceOption[];
@@ -113,6 +115,7 @@ export function analyzeQuestion(question: string, profile: V1Profile): QuestionI
     context: all.filter((t) => !focusSet.has(t)),
     questionWords: new Set(question.toLowerCase().match(/[\p{L}\p{N}_-]+/gu) ?? []),
     kvKey,
+    asking,
     key,
     options: hasOptions ? options : [],
     mathOp,

@@ -23,6 +23,8 @@ export interface KeyHit {
   index: number;
 }
 
+import { stem } from '../../algo/text.ts';
+
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const HAN = /\p{Script=Han}/u;
 
@@ -103,12 +105,13 @@ function clean(v: string): string {
   return v.trim().replace(/^[`'"“]+|[`'"”]+$/g, '').trim();
 }
 
+/** The cells of a table line ('|' or tab separated); undefined for other lines. */
 function cells(line: string): string[] | undefined {
   if (line.includes('|')) {
     const c = line.split('|').map((x) => x.trim());
     if (c[0] === '') c.shift();
     if (c.length && c[c.length - 1] === '') c.pop();
-    return c.length >= 2 && !c.every((x) => /^:?-{2,}:?$/.test(x)) ? c : undefined;
+    return c.length >= 2 ? c : undefined;
   }
   if (line.includes('\t')) {
     const c = line.split('\t').map((x) => x.trim());
@@ -130,7 +133,9 @@ function tableHits(text: string, k: KeyPhrase): KeyHit[] {
   for (const line of lines) {
     const c = cells(line);
     if (!c) header = undefined;
-    else {
+    else if (c.every((x) => /^:?-{2,}:?$/.test(x))) {
+      // the rule under a Markdown header row: still the same table
+    } else {
       if (c.length === 2 && whole.test(c[0]) && c[1] !== '') hits.push({ value: clean(c[1]), evidence: line.trim(), notation: 'a table row', index: offset });
       if (header && col && row && c.some((x) => row.test(x))) {
         const j = header.findIndex((h) => col.test(h));
@@ -180,7 +185,7 @@ export function findKeyValues(text: string, key: KeyPhrase): KeyHit[] {
 }
 
 /** Words that mark a number as one to keep: the text tells its reader to remember it, or names it a code. */
-const CUES = /^(?:remember|remembered|memori[sz]e|memori[sz]ed|memo|note|noted|keep|forget|recall|code|codes|key|keys|pin|password|passcode|passphrase|passkey|passkeys|combination|secret|number|numbers|digit|digits|id|access|token|magic|special|lucky|记住|记下|密码|口令|号码|编号|代码|暗号)$/iu;
+const CUES = /^(?:remember|remembered|memori[sz]e|memori[sz]ed|memo|note|noted|keep|kept|mind|forget|recall|code|codes|key|keys|pin|password|passcode|passphrase|passkey|passkeys|combination|secret|number|numbers|digit|digits|id|access|token|magic|special|lucky|记住|记下|密码|口令|号码|编号|代码|暗号)$/iu;
 
 export interface NumberHit {
   value: string;
@@ -197,12 +202,12 @@ export interface NumberHit {
  */
 export function findCuedNumber(sentences: readonly string[], keyWords: readonly string[]): NumberHit | undefined {
   let best: NumberHit | undefined;
-  const kw = new Set(keyWords.map((w) => w.toLowerCase()));
+  const kw = new Set(keyWords.map((w) => stem(w)));
   for (const s of sentences) {
     const nums = [...s.matchAll(/(?<![\p{L}\p{N}.,])\d{3,}(?![\p{L}\p{N}]|[.,]\d)/gu)];
     if (nums.length !== 1) continue;
     const toks = s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-    const segs = HAN.test(s) ? [...new Intl.Segmenter('zh', { granularity: 'word' }).segment(s)].map((x) => x.segment) : toks;
+    const segs = (HAN.test(s) ? [...new Intl.Segmenter('zh', { granularity: 'word' }).segment(s)].map((x) => x.segment) : toks).map(stem);
     const keyWordsHit = [...kw].filter((w) => segs.includes(w) || (HAN.test(w) && s.includes(w))).length;
     const cueWords = segs.filter((t) => CUES.test(t)).length;
     if (keyWordsHit + cueWords === 0) continue;
