@@ -15,7 +15,7 @@ import { respondDedup, respondFacts, respondRubric, respondSection, respondSuppo
 import { respondMerge as respondOutlineMerge, respondModify, respondPartial } from './outline.ts';
 import { respondDigest, respondGroup } from './papers.ts';
 import { respondMap, respondMerge as respondRecords } from './v1.ts';
-import { respondFigures, respondWrite } from './write.ts';
+import { respondConclude, respondFigures, respondWrite } from './write.ts';
 
 export const RESPONDERS: Readonly<Record<string, Responder>> = {
   'v1.map': respondMap,
@@ -26,6 +26,7 @@ export const RESPONDERS: Readonly<Record<string, Responder>> = {
   'v2.outline.merge': respondOutlineMerge,
   'v2.digest': respondDigest,
   'v2.write': respondWrite,
+  'v2.conclude': respondConclude,
   'v2.figures': respondFigures,
   'v2.feedback': respondFeedback,
   'v2.kernel': respondKernel,

@@ -115,6 +115,14 @@ function titled(groups: ShownPaper[][], avoid: ReadonlySet<string>): Node[] {
   });
 }
 
+/** Number the sections as a model would ("S1", "S1.1"); the caller renumbers anyway. */
+export function numbered(nodes: readonly Node[], prefix = 'S'): Node[] {
+  return nodes.map((n, i) => {
+    const id = prefix === 'S' ? `S${i + 1}` : `${prefix}.${i + 1}`;
+    return { ...n, id, children: numbered(n.children, id) };
+  });
+}
+
 export function respondPartial(ctx: RespondCtx): Record<string, unknown> {
   const topic = findFence(ctx.view, /topic/i)?.body ?? '';
   const avoid = new Set(stems(topic));
@@ -128,7 +136,7 @@ export function respondPartial(ctx: RespondCtx): Record<string, unknown> {
     const words = topWords([papers[0].abstract], 2, new Set([...avoid, ...stems(sections[0].title)]));
     sections[1] = { ...sections[1], title: words.length ? cap(joinList(words)) : `Results of ${papers[0].id}` };
   }
-  return { sections };
+  return { sections: numbered(sections) };
 }
 
 export function respondMerge(ctx: RespondCtx): Record<string, unknown> {
@@ -154,12 +162,12 @@ export function respondMerge(ctx: RespondCtx): Record<string, unknown> {
     const to = merged.reduce((b, m) => (similarity(m.title, small.title) > similarity(b.title, small.title) ? m : b), merged[0]);
     to.children.push({ ...small, children: [] }, ...small.children);
   }
-  if (merged.length === 1 && merged[0].children.length >= 2) return { sections: merged[0].children };
+  if (merged.length === 1 && merged[0].children.length >= 2) return { sections: numbered(merged[0].children) };
   if (merged.length === 1) {
     const words = topWords([merged[0].construction, merged[0].analysis], 2, new Set([...stems(topic), ...stems(merged[0].title)]));
     merged.push({ title: words.length ? cap(joinList(words)) : `Open Problems in ${titlePhrase(topic)}`, construction: merged[0].construction, analysis: merged[0].analysis, children: [] });
   }
-  return { sections: merged.map((m) => (m.children.length === 1 ? { ...m, children: [] } : m)) };
+  return { sections: numbered(merged.map((m) => (m.children.length === 1 ? { ...m, children: [] } : m))) };
 }
 
 interface Edit {
@@ -223,6 +231,5 @@ export function respondModify(ctx: RespondCtx): Record<string, unknown> {
       } else if (e.op) notes.push(`kept the outline as it was for the ${e.op} of "${e.target?.title ?? e.title ?? ''}"`);
     }
   }
-  const strip = (ns: Node[]): Node[] => ns.map(({ id: _id, ...n }) => ({ ...n, children: strip(n.children) }));
-  return { sections: strip(sections), notes };
+  return { sections: numbered(sections), notes };
 }

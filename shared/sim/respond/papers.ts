@@ -7,8 +7,7 @@
  */
 import { enumOf, keyEnum } from '../schema.ts';
 import { findFence, longestFence } from '../prompt.ts';
-import { at, citeAtEnd, clip, joinList, leafIds, outlineEntries, quotable, rankSentences, stems, topWords, type RespondCtx } from './common.ts';
-import { groupBySimilarity } from './outline.ts';
+import { at, citeAtEnd, clip, joinList, leafIds, outlineEntries, quotable, rankSentences, similarity, stems, topWords, type RespondCtx } from './common.ts';
 
 /** "P001: Title (snippet)" lines. */
 export function paperLines(body: string): { id: string; title: string }[] {
@@ -26,14 +25,17 @@ export function respondGroup(ctx: RespondCtx): Record<string, unknown> {
   const papers = allowed ? [...list.filter((p) => allowed.includes(p.id)), ...allowed.filter((id) => !list.some((p) => p.id === id)).map((id) => ({ id, title: id }))] : list;
   if (papers.length === 0) return { groups: [] };
   const size = Math.max(1, Number(/groups? of (?:about |around |roughly )?(\d+)/i.exec(ctx.view.instructions)?.[1] ?? 3));
-  const groups = groupBySimilarity(papers, (p) => p.title, Math.max(1, Math.round(papers.length / size)));
-  // Cut groups well over the size asked for into pieces (a model keeps roughly to the size).
-  const sized = groups.flatMap((g) => {
-    const parts: (typeof g)[] = [];
-    const n = Math.max(1, Math.round(g.length / size));
-    for (let i = 0; i < n; i++) parts.push(g.slice(Math.floor((i * g.length) / n), Math.floor(((i + 1) * g.length) / n)));
-    return parts.filter((p) => p.length);
-  });
+  // A first paper, then the papers most like it, until the group has the size asked for; a last
+  // group of one joins the group before it (the prompt forbids single-paper groups).
+  const left = papers.slice();
+  const sized: (typeof papers)[] = [];
+  while (left.length) {
+    const seed = left.shift()!;
+    const near = left.map((p, i) => ({ i, s: similarity(p.title, seed.title) })).sort((a, b) => b.s - a.s || a.i - b.i).slice(0, size - 1).map((x) => x.i);
+    sized.push([seed, ...near.map((i) => left[i])]);
+    for (const i of near.sort((a, b) => b - a)) left.splice(i, 1);
+  }
+  if (sized.length >= 2 && sized[sized.length - 1].length === 1 && size > 1) sized[sized.length - 2].push(...sized.pop()!);
   return {
     groups: sized.map((g) => {
       const words = topWords(g.map((p) => p.title), 2);

@@ -14,7 +14,7 @@ const NO_INFO = '[NO INFORMATION]';
 
 /** The question: the text after a "Question:" line up to a blank line, else the instruction line that asks. */
 export function questionOf(instructions: string): string {
-  const m = /^[ \t]*(?:\*\*)?question(?:\*\*)?\s*[:：]\s*([^]*?)(?:\n[ \t]*\n|$)/im.exec(instructions);
+  const m = /^[ \t]*(?:\*\*)?question(?:\*\*)?\s*[:：]\s*([^]*?)(?:\n[ \t]*\n|(?![^]))/im.exec(instructions);
   if (m && m[1].trim()) return m[1].trim();
   const asks = instructions.split('\n').filter((l) => /\?\s*$/.test(l));
   return (asks[asks.length - 1] ?? instructions).trim();
@@ -91,7 +91,8 @@ export function respondMap(ctx: RespondCtx): Record<string, unknown> {
     };
   }
   const best = ranked[0];
-  const evidence = ranked.slice(0, 2).sort((a, b) => a.index - b.index).map((r) => r.text).join(' ');
+  // Passages copied word for word; several are separated by " … ".
+  const evidence = ranked.slice(0, 2).sort((a, b) => a.index - b.index).map((r) => r.text).join(' … ');
   const options = optionsOf(question);
   const allowed = enumOf(at(ctx, ['answer']), ctx.schema)?.filter((x): x is string => typeof x === 'string');
   let answer: string;

@@ -2,10 +2,13 @@
  * Responders for the writing ops. v2.write: a leaf section is written from the digests shown
  * (their sentences closest to the section's plan, each citing its paper in the syntax the prompt
  * asks for), a parent from the lead sentences of its subsections, the root as an abstract and an
- * introduction naming the sections. v2.figures: one table of the papers a section cites with the
- * words their sentences stress. Pure: no I/O.
+ * introduction naming the sections. v2.conclude: the themes the sections share, what each
+ * stresses, and the open problems of the papers' notes, cited. A request to write in French or
+ * German is honoured word by word (translate.ts). v2.figures: one table of the papers a section
+ * cites with the words their sentences stress. Pure: no I/O.
  */
 import { enumOf } from '../schema.ts';
+import { translate, type Language } from '../translate.ts';
 import { fencesLike, findFence } from '../prompt.ts';
 import { at, cap, clip, depthOf, joinList, outlineEntries, quotable, rankSentences, stems, titlePhrase, topWords, type RespondCtx } from './common.ts';
 
@@ -76,7 +79,59 @@ function children(ctx: RespondCtx): { number: string; title: string; text: strin
   });
 }
 
+/** The language the instructions ask the text to be written in, when the simulator can render it. */
+export function requestedLanguage(instructions: string): Language | undefined {
+  const m = /\bwrite (?:it )?in ([\p{L}]+)/iu.exec(instructions)?.[1]?.toLowerCase();
+  if (m === 'french' || m === 'français' || m === 'francais') return 'fr';
+  if (m === 'german' || m === 'deutsch') return 'de';
+  return undefined;
+}
+
+function inLanguage(ctx: RespondCtx, out: Record<string, unknown>): Record<string, unknown> {
+  const lang = requestedLanguage(ctx.view.instructions);
+  if (!lang) return out;
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, typeof v === 'string' ? translate(v, lang) : v]));
+}
+
 export function respondWrite(ctx: RespondCtx): Record<string, unknown> {
+  return inLanguage(ctx, writeReply(ctx));
+}
+
+const OPEN = /\b(limitation|open (?:problem|question)|future|remains?|unclear|challenge|not yet|could be extended)\b/i;
+
+export function respondConclude(ctx: RespondCtx): Record<string, unknown> {
+  const style = citeStyle(ctx.view.instructions);
+  const topic = findFence(ctx.view, /topic/i)?.body.trim() ?? '';
+  const sections = fencesLike(ctx.view, /^section\s+\d/i).map((f) => {
+    const m = /^section\s+([\d.]+)\s+(.*)$/i.exec(f.label);
+    return { number: m?.[1] ?? '', title: (m?.[2] ?? f.label).trim(), text: f.body };
+  });
+  const notes = (findFence(ctx.view, /limitation|open problem|note/i)?.body ?? '')
+    .split('\n')
+    .map((l) => /^\s*([\w.-]+)\s*(?:\([^)]*\))?\s*:\s*(.+)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ id: m[1], text: m[2] }));
+  const avoid = new Set(stems(topic));
+  const perSection = sections.map((s) => new Set(topWords([s.text.replace(CITE_MARK, '')], 12, avoid)));
+  const shared = topWords(sections.map((s) => s.text.replace(CITE_MARK, '')), 12, avoid).filter((w) => perSection.filter((p) => p.has(w)).length >= 2).slice(0, 3);
+  const synthesis = [
+    shared.length ? `Across the ${sections.length} sections of this survey, ${joinList(shared)} recur as common ground.` : `The ${sections.length} sections of this survey approach ${topic || 'the topic'} from distinct angles.`,
+    ...sections.map((s, i) => {
+      const own = [...perSection[i]].filter((w) => !shared.includes(w)).slice(0, 2);
+      return own.length ? `${s.title} (Section ${s.number}) stands apart through its attention to ${joinList(own)}.` : '';
+    }),
+  ].filter(Boolean).join(' ');
+  const open = notes.length
+    ? notes.slice(0, 6).map((n) => cited(clip(n.text.replace(CITE_MARK, ''), 300), [n.id], style))
+    : sections.flatMap((s) => quotable(s.text).filter((x) => OPEN.test(x)).slice(0, 1)).map((x) => x.trim());
+  const future = open.length
+    ? `Closing these gaps is where future work on ${topic || 'the topic'} is most needed.`
+    : `Future work could test the approaches compared here on common benchmarks, which the papers rarely share.`;
+  const text = [synthesis, open.join(' '), future].filter(Boolean).join('\n\n');
+  return inLanguage(ctx, { text });
+}
+
+function writeReply(ctx: RespondCtx): Record<string, unknown> {
   const style = citeStyle(ctx.view.instructions);
   const kids = children(ctx);
   const topic = findFence(ctx.view, /topic/i)?.body.trim() ?? '';
