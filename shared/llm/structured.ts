@@ -99,10 +99,13 @@ export function interpret<I, O>(op: OpDef<I, O>, input: I, text: string, schema:
   return { ok: true, value: value.v };
 }
 
-const schemaCache = new WeakMap<object, Record<string, unknown> | null>();
-/** A zod schema as the JSON Schema sent to servers, titled with the op's name (cached per schema object). */
+/** JSON Schemas by zod schema, then by op name (two ops may share one output schema). */
+const schemaCache = new WeakMap<object, Map<string, Record<string, unknown> | null>>();
+/** A zod schema as the JSON Schema sent to servers, titled with the op's name (cached). */
 export function jsonSchemaOf(op: OpDef, schema: z.ZodType = op.output): Record<string, unknown> | null {
-  let s = schemaCache.get(schema);
+  let byOp = schemaCache.get(schema);
+  if (!byOp) schemaCache.set(schema, (byOp = new Map()));
+  let s = byOp.get(op.name);
   if (s === undefined) {
     try {
       const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -110,7 +113,7 @@ export function jsonSchemaOf(op: OpDef, schema: z.ZodType = op.output): Record<s
     } catch {
       s = null; // a schema JSON Schema cannot express: rely on the prompt and the parser
     }
-    schemaCache.set(schema, s);
+    byOp.set(op.name, s);
   }
   return s;
 }

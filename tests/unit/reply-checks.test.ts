@@ -4,6 +4,7 @@ import { jsonSchemaOf, replySchemaOf } from '../../shared/llm/structured.ts';
 import { digestOp, type DigestInput } from '../../shared/ops/v2/digest.ts';
 import { groupOp } from '../../shared/ops/v2/group.ts';
 import { outlineMergeOp } from '../../shared/ops/v2/outline-merge.ts';
+import { outlinePartialOp } from '../../shared/ops/v2/outline-partial.ts';
 import { writeOp, WriteInputSchema } from '../../shared/ops/v2/write.ts';
 
 const EN = 'Key-value caches grow with the length of the context, and the memory they take limits the batch size that a server can run at once on one accelerator.';
@@ -75,6 +76,12 @@ describe('V2 reply schemas and checks', () => {
     expect(schema.safeParse({ groups: [{ ids: ['P1', 'P2'] }, { ids: ['P3'] }] }).success).toBe(true);
     expect(schema.safeParse({ groups: [{ ids: ['P1', 'P99'] }] }).success).toBe(false);
     expect((jsonSchemaOf(groupOp, schema) as any).properties.groups.items.properties.ids.items.enum).toEqual(['P1', 'P2', 'P3']);
+  });
+
+  it('titles each op\'s schema with its own name, even when two ops share one output schema', () => {
+    expect(outlinePartialOp.output).toBe(outlineMergeOp.output);
+    expect(jsonSchemaOf(outlinePartialOp)!.title).toBe('v2.outline.partial');
+    expect(jsonSchemaOf(outlineMergeOp)!.title).toBe('v2.outline.merge');
   });
 
   it('sends a merged outline with one top-level section back for repair', () => {
