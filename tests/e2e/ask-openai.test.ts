@@ -29,6 +29,7 @@ function reply(req: Req): string {
     if (name === 'answer') out[name] = key ?? '[NO INFORMATION]';
     else if (name === 'confidence') out[name] = key ? 5 : 0;
     else if (name === 'irrelevant') out[name] = !key;
+    else if (name === 'evidence') out[name] = key ? `The pass key is ${key}.` : ''; // quoted from the text, as v1.map's check requires
     else if (type === 'array') out[name] = [];
     else if (type === 'number' || type === 'integer') out[name] = 0;
     else if (type === 'boolean') out[name] = false;

@@ -141,6 +141,11 @@ describe('check states what a schema cannot', () => {
     expect(problems[0]).toMatch(/does not appear in the excerpt/);
   });
 
+  it('does not ask for a repair of the evidence of an irrelevant record, nor of evidence that says there is none', () => {
+    expect(mapOp.check!(reply({ evidence: 'The text is about the weather.', answer: '[NO INFORMATION]', confidence: 0 }), input)).toEqual([]);
+    expect(mapOp.check!(reply({ evidence: 'None.' }), input)).toEqual([]);
+  });
+
   it('flags collapse evidence that none of the records holds', () => {
     const records = [rec(0, 'Ottoline Marsh', 'The lighthouse keeper, Ottoline Marsh, lit the lamp')];
     const c = { records, question: 'Who lit the lamp?', profile: 'qa' as const };

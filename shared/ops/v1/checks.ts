@@ -51,9 +51,12 @@ function shingleSet(folded: string, k: number): Set<string> {
   return s;
 }
 
+/** Evidence that says there is none ("None", "N/A", "无"): not a quote, and not a wrong one. */
+const NOTHING = /^\(?(?:none|n\/a|nothing(?: relevant)?|no (?:relevant )?(?:evidence|information)|not found|无|没有|暂无)\)?[.。]?$/iu;
+
 /** A problem when some passage of the evidence is not found in the source (`where` names it for the model). */
 export function evidenceProblem(evidence: string, source: string, where: string): string | undefined {
-  const pieces = evidencePieces(evidence);
+  const pieces = evidencePieces(evidence).filter((p) => !NOTHING.test(p));
   if (pieces.length === 0) return undefined;
   const folded = foldForMatch(source);
   const sets = new Map<number, Set<string>>();

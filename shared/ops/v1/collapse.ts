@@ -11,7 +11,7 @@ import { commonProblems, evidenceProblem } from './checks.ts';
 import { integrate } from './integrate.ts';
 import { fillTemplate, getProfile } from './profiles.ts';
 import { optionLetters } from './question.ts';
-import { completeRecord, parseRecordText, RecordSchema, renderRecords, type V1Record } from './record.ts';
+import { completeRecord, hasNoInfoMarker, parseRecordText, RecordSchema, renderRecords, type V1Record } from './record.ts';
 import { lettered, replyObject } from './reply.ts';
 
 export const CollapseInputSchema = z.object({
@@ -58,7 +58,8 @@ export const collapseOp = defineOp<CollapseInput, V1Record>({
   check: (out, input) => {
     const source = recordsText(input.records);
     const problems = commonProblems(out, { profile: input.profile, question: input.question, source, step: 'collapse' });
-    if (out.evidence && input.profile !== 'math') {
+    // Evidence matters only on a record that goes on: an irrelevant one is dropped anyway.
+    if (out.evidence && input.profile !== 'math' && !hasNoInfoMarker(out.answer ?? '')) {
       const e = evidenceProblem(out.evidence, source, "the records' evidence");
       if (e) problems.push(e);
     }

@@ -11,7 +11,7 @@ import { commonProblems, evidenceProblem } from './checks.ts';
 import { extractRecord } from './extract.ts';
 import { fillTemplate, getProfile } from './profiles.ts';
 import { optionLetters } from './question.ts';
-import { completeRecord, parseRecordText, RecordSchema, type V1Record } from './record.ts';
+import { completeRecord, hasNoInfoMarker, parseRecordText, RecordSchema, type V1Record } from './record.ts';
 import { lettered, replyObject } from './reply.ts';
 
 export const MapInputSchema = z.object({
@@ -50,7 +50,8 @@ export const mapOp = defineOp<MapInput, V1Record>({
   replySchema: (input) => mapReplySchema(input) as unknown as z.ZodType<V1Record>,
   check: (out, input) => {
     const problems = commonProblems(out, { profile: input.profile, question: input.question, source: input.chunk.text, step: 'map' });
-    if (out.evidence && input.profile !== 'math') {
+    // Evidence matters only on a record that goes on: an irrelevant one is dropped anyway.
+    if (out.evidence && input.profile !== 'math' && !hasNoInfoMarker(out.answer ?? '')) {
       const e = evidenceProblem(out.evidence, input.chunk.text, 'the excerpt');
       if (e) problems.push(e);
     }
