@@ -13,7 +13,7 @@ export type Outcome =
   | { kind: 'neutral' };
 
 export interface PoolTuning {
-  /** Cap of a fresh endpoint (default min(8, maxInFlight)). */
+  /** Cap of a fresh endpoint (default min(32, maxInFlight)): model servers queue, so start wide and let pushback cut. */
   initialInFlight?: number;
   /** Consecutive failures (error/down) that take an endpoint out (default 3). */
   failuresToEject?: number;

@@ -80,7 +80,7 @@ export class EndpointPool {
     private readonly fetchFn: typeof fetch = fetch,
   ) {
     this.t = {
-      initialInFlight: 8, failuresToEject: 3, probeMs: 1000, probeMaxMs: 15_000, latencyTolerance: 2.5, discoveryMs: 30_000,
+      initialInFlight: 32, failuresToEject: 3, probeMs: 1000, probeMaxMs: 15_000, latencyTolerance: 2.5, discoveryMs: 30_000,
       ...tuning,
       metricsIntervalMs: tuning.readMetrics ? (tuning.metricsIntervalMs ?? 1000) : 0,
     };

@@ -27,7 +27,7 @@ const EndpointSchema = z
     discovery: z.enum(['none', 'dns']).default('none'),
     /** Ceiling of the adaptive in-flight cap for this endpoint (or for each discovered address). */
     maxInFlight: z.number().int().min(1).max(100_000).default(64),
-    /** Where the cap starts (default: 8, or maxInFlight when smaller); it adapts from there. */
+    /** Where the cap starts (default: 32, or maxInFlight when smaller); it adapts from there. */
     initialInFlight: z.number().int().min(1).max(100_000).optional(),
   })
   .strict();
