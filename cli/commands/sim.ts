@@ -1,6 +1,6 @@
 /** `llmxmr sim`: a simulated OpenAI-compatible vLLM fleet in the foreground (tests, benchmarks, capacity planning). */
 import type { Command } from 'commander';
-import { FAULT_KINDS, startFleetSim, type FleetStats } from '../../shared/sim/fleet.ts';
+import { CORRUPTION_KINDS, DEFAULT_CORRUPTION_WEIGHTS, FAULT_KINDS, startFleetSim, type CorruptionKind, type FleetStats } from '../../shared/sim/fleet.ts';
 import { UsageError } from '../common.ts';
 
 interface SimOpts {
@@ -19,6 +19,9 @@ interface SimOpts {
   model: string;
   interval: string;
   structuredOutput: boolean;
+  quality: string;
+  sloppyRate: string;
+  corruptions?: string;
 }
 
 function num(value: string, flag: string, min: number, max: number, integer = true): number {
@@ -41,14 +44,33 @@ function faultWeights(spec: string | undefined): Partial<Record<(typeof FAULT_KI
   return out;
 }
 
+/** "truncated=2,prose=0" → weights; kinds left out keep their default weight. */
+function corruptionWeights(spec: string | undefined): Partial<Record<CorruptionKind, number>> | undefined {
+  if (!spec) return undefined;
+  const out: Partial<Record<CorruptionKind, number>> = {};
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [k, v = '1'] = part.split('=');
+    if (!(CORRUPTION_KINDS as readonly string[]).includes(k)) throw new UsageError(`unknown corruption kind "${k}" in --corruptions (kinds: ${CORRUPTION_KINDS.join(', ')})`);
+    out[k as CorruptionKind] = num(v, `--corruptions ${k}`, 0, 1e6, false);
+  }
+  return out;
+}
+
 export function statsLine(s: FleetStats): string {
   const faults = FAULT_KINDS.filter((k) => s.faults[k] > 0).map((k) => `${k}=${s.faults[k]}`).join(' ') || 'none';
+  const sloppyTotal = CORRUPTION_KINDS.reduce((n, k) => n + (s.sloppy?.[k] ?? 0), 0);
+  const sloppy = sloppyTotal > 0 ? `  sloppy ${sloppyTotal} (${CORRUPTION_KINDS.filter((k) => s.sloppy[k] > 0).map((k) => `${k}=${s.sloppy[k]}`).join(' ')})` : '';
   const rate = s.elapsedMs > 0 ? (s.successes / s.elapsedMs) * 1000 : 0;
   return (
-    `requests ${s.requests}  ok ${s.successes} (${rate.toFixed(1)}/s)  429 ${s.rejected429}  faults ${faults}  ` +
+    `requests ${s.requests}  ok ${s.successes} (${rate.toFixed(1)}/s)  429 ${s.rejected429}  faults ${faults}${sloppy}  ` +
     `running ${s.running}/${s.totalSlots}  waiting ${s.waiting}  peak ${s.maxConcurrent}  ` +
     `slot use ${(s.slotUtilisation * 100).toFixed(1)}%  tokens ${s.promptTokens} in / ${s.completionTokens} out`
   );
+}
+
+function quality(q: string): 'clean' | 'sloppy' {
+  if (q !== 'clean' && q !== 'sloppy') throw new UsageError(`--quality must be "clean" or "sloppy" (got "${q}")`);
+  return q;
 }
 
 export function registerSim(program: Command): void {
@@ -69,7 +91,20 @@ export function registerSim(program: Command): void {
     .option('--seed <n>', 'seed for faults and content', '1')
     .option('--model <name>', 'model name the server answers to', 'sim-model')
     .option('--interval <s>', 'seconds between stats lines (0: none)', '5')
-    .option('--no-structured-output', 'answer 400 to json_schema response_format, like servers without structured output')
+    .option('--no-structured-output', 'answer 400 to json_schema response_format, like servers without structured output; the schema is then read from the prompt')
+    .option('--quality <q>', 'clean: every reply well formed; sloppy: a share of replies is corrupted like small local models do', 'clean')
+    .option('--sloppy-rate <r>', 'share of replies the sloppy mode corrupts (0..1)', '0.3')
+    .option(
+      '--corruptions <list>',
+      `corruption kinds and weights, e.g. "truncated=3,prose=0" (kinds: ${CORRUPTION_KINDS.join(', ')}; defaults: ${CORRUPTION_KINDS.map((k) => `${k}=${DEFAULT_CORRUPTION_WEIGHTS[k]}`).join(',')}); ` +
+        'with structured output only truncated, one-section, empty, repeated and language apply',
+    )
+    .addHelpText(
+      'after',
+      '\nReplies are shaped by the prompt: each op is known by its JSON Schema title (or the response_format name) and answered ' +
+        'from the fenced sources it was shown (section ids of the outline, paper ids of the group, sentences of the text); ' +
+        'unknown schemas get a generic valid value, requests without a schema get sentences of the prompt. See docs/simulator.md.',
+    )
     .action(async (o: SimOpts) => {
       const say = (s: string) => process.stderr.write(`${s}\n`);
       const sim = await startFleetSim({
@@ -87,10 +122,14 @@ export function registerSim(program: Command): void {
         seed: num(o.seed, '--seed', 0, 2 ** 32 - 1),
         model: o.model,
         structuredOutput: o.structuredOutput,
+        quality: quality(o.quality),
+        sloppyRate: num(o.sloppyRate, '--sloppy-rate', 0, 1, false),
+        corruptions: corruptionWeights(o.corruptions),
       });
       const interval = num(o.interval, '--interval', 0, 86_400, false);
       process.stdout.write(`${sim.url}\n`);
-      say(`fleet simulator on ${sim.url}: ${o.replicas} replica(s) × ${o.slots} slot(s), model "${o.model}", fault rate ${o.faultRate}`);
+      const sloppy = o.quality === 'sloppy' ? `, sloppy replies ${o.sloppyRate}` : '';
+      say(`fleet simulator on ${sim.url}: ${o.replicas} replica(s) × ${o.slots} slot(s), model "${o.model}", fault rate ${o.faultRate}${sloppy}${o.structuredOutput ? '' : ', no structured output'}`);
       say(`point the engine at it: OPENAI_BASE_URL=${sim.url} LLM_MODEL=${o.model}; metrics on http://${o.host}:${sim.port}/metrics; Ctrl-C to stop`);
       const ticker = interval > 0 ? setInterval(() => say(statsLine(sim.stats())), interval * 1000) : undefined;
       await new Promise<void>((resolve) => {
