@@ -1,0 +1,74 @@
+/**
+ * V2 verification stage: every cited sentence of the written survey (sections, introduction,
+ * abstract, conclusion) is checked against the texts of the sources it cites, one `v2.verify`
+ * task per section; the verdicts are applied (repair) or only reported (report). Task inputs
+ * carry Object Store keys, never the paper texts.
+ */
+import type { JobContext } from '../../../shared/jobs/types.ts';
+import { ROOT_ID, sectionNumber } from '../../../shared/algo/outline.ts';
+import { applyChecks, citedSentences, sentenceKey, summarise, summaryLine, type SentenceReport, type VerifyMode, type VerifySummary } from '../../../shared/algo/verify.ts';
+import { sentences } from '../../../shared/algo/text.ts';
+import { verifyOp, type VerifyInput } from '../../../shared/ops/v2/verify.ts';
+import type { Failure } from './v2-write.ts';
+
+export interface VerifyReport {
+  mode: VerifyMode | 'off';
+  summary: VerifySummary;
+  line: string;
+  sentences: SentenceReport[];
+}
+
+/** Where a section text lives: its label in the report. */
+function label(id: string): string {
+  if (id === ROOT_ID) return 'introduction';
+  return /^S\d/.test(id) ? sectionNumber(id) : id;
+}
+
+/**
+ * Verify the written texts in place: `written.texts` (by section id, the root's is the
+ * introduction), `written.abstract` and `conclusion.text` are replaced by their repaired forms in
+ * repair mode. A section whose task fails keeps its text; its sentences are reported unchecked.
+ */
+export async function verifyWritten(
+  ctx: JobContext,
+  mode: VerifyMode | 'off',
+  papers: { ids: readonly string[]; keys: readonly string[] },
+  written: { texts: Map<string, string>; abstract: string },
+  conclusion: { text: string },
+  failures: Failure[],
+): Promise<VerifyReport> {
+  const empty = summarise([]);
+  if (mode === 'off') return { mode, summary: empty, line: summaryLine(empty, mode), sentences: [] };
+  const keyOf = new Map(papers.ids.map((id, i) => [id, papers.keys[i]]));
+  const parts = new Map<string, string>([['abstract', written.abstract], ...written.texts, ['conclusion', conclusion.text]]);
+  const jobs = [...parts].flatMap(([id, text]) => {
+    const cited = citedSentences(text);
+    if (!cited.length) return [];
+    const ids = [...new Set(cited.flatMap((s) => s.keys))].filter((k) => keyOf.has(k));
+    const input: VerifyInput = {
+      section: label(id),
+      sentences: cited.map((s, i) => ({ id: i, text: s.text })),
+      sources: ids.map((k) => ({ id: k, key: keyOf.get(k)! })),
+      minOverlap: 0.5,
+    };
+    return [{ id, text, cited, input }];
+  });
+  const settled = await ctx.mapSettled(verifyOp, jobs.map((j) => j.input), { stage: 'verify' });
+  // A rewrite must not repeat a sentence the survey already has.
+  const seen = new Set([...parts.values()].flatMap((t) => sentences(t).map(sentenceKey)));
+  const reports: SentenceReport[] = [];
+  jobs.forEach((j, i) => {
+    const s = settled[i];
+    if (!s.ok) failures.push({ stage: 'verify', id: j.input.section, reason: `${s.error}; its sentences are left as written` });
+    const { text, reports: r } = applyChecks(j.input.section, j.text, j.cited, s.ok ? s.value.checks : [], mode, seen);
+    reports.push(...r);
+    if (mode !== 'repair') return;
+    if (j.id === 'abstract') written.abstract = text;
+    else if (j.id === 'conclusion') conclusion.text = text;
+    else written.texts.set(j.id, text);
+  });
+  const summary = summarise(reports);
+  const line = summaryLine(summary, mode);
+  ctx.emit({ type: 'info', stage: 'verify', message: line, data: { ...summary } });
+  return { mode, summary, line, sentences: reports };
+}
