@@ -32,6 +32,7 @@ const { values: a } = parseArgs({
     'no-structured-output': { type: 'boolean', default: false },
     only: { type: 'string' },
     'latency-ms': { type: 'string', default: '5' },
+    blocks: { type: 'string' },
   },
 });
 const SEEDS = Number(a.seeds);
@@ -52,7 +53,7 @@ function v1Cases(seed: number): { profile: V1Profile; doc: string; question: str
     { profile: 'mc', doc: novel, question: 'Which baronet is Anne Elliot\'s father?\nA. Sir Walter Elliot\nB. Sir Thomas Bertram\nC. Sir John Middleton\nD. Sir William Lucas' },
     { profile: 'code', doc: code, question: 'Which function turns a survey title into a file-name-safe slug, and what does it return for an empty title?' },
     { profile: 'math', doc: `The measurements, in order: ${numbers}.`, question: 'What is the largest number in the list?' },
-    { profile: 'retrieval', doc: hay.text, question: 'What is the pass key?' },
+    { profile: 'retrieval', doc: hay.context, question: 'What is the pass key?' },
   ];
 }
 
@@ -76,7 +77,7 @@ async function main() {
     faultRate: Number(a['fault-rate']), faults: { http5xx: 1, timeout: 0.3, malformed: 1, slow: 0 }, hangMs: 2_000, seed: 1,
     quality: 'sloppy', sloppyRate: Number(a['sloppy-rate']), structuredOutput: !a['no-structured-output'],
   } as Parameters<typeof startFleetSim>[0]);
-  const env = perfEnv(natsUrl, `conf${Date.now().toString(36)}`, { OPENAI_BASE_URL: sim.url, LLM_MODEL: 'conformance-sim', LLM_TIMEOUT_MS: '1500', LLM_MAX_RETRIES: '4', MR_ACK_WAIT_MS: '20000' });
+  const env = perfEnv(natsUrl, `conf${Date.now().toString(36)}`, { OPENAI_BASE_URL: sim.url, LLM_MODEL: 'conformance-sim', LLM_TIMEOUT_MS: '10000', LLM_MAX_RETRIES: '4', MR_ACK_WAIT_MS: '20000' });
   const { nc, bus } = await openBus(env);
   const roles: RoleHandle[] = [];
   for (const r of ['coordinator', 'mapper', 'convolver', 'reducer'] as const) roles.push(await startRole(r, { env }));
@@ -104,7 +105,7 @@ async function main() {
       const body = JSON.stringify(topic(Number(a.papers)));
       const inputKey = contentKey('inputs', body, 'json');
       await bus.putBlob(inputKey, body);
-      for (const blocks of [0, 1]) {
+      for (const blocks of a.blocks ? a.blocks.split(',').map(Number) : [0, 1]) {
         await run(`v2 blocks ${blocks}`, seed, { pipeline: 'v2', engine: 'openai', seed, params: { inputKey, blocks, groupMode: 'llm' } }, (r) => {
           const c = r?.record?.counts;
           const top = (r?.record?.outline?.children ?? []).length;
