@@ -25,6 +25,7 @@ interface SurveyOpts extends ConnOpts, ModelOpts {
   figures?: boolean;
   bibtex?: boolean;
   maxInputMb: string;
+  verify: string;
 }
 
 function intOpt(v: string, name: string, min: number, max: number): number {
@@ -70,6 +71,7 @@ export function registerSurvey(program: Command): void {
       .option('--group-mode <m>', 'random, or llm (the model groups papers by research direction)', 'random')
       .option('--figures', 'add a table or Mermaid diagram where a section compares many papers')
       .option('--bibtex', 'also write <slug>.bib with the cited references')
+      .option('--verify <mode>', 'check every citation against its source: off, report (write <slug>.verify.json only) or repair (also remove or rewrite unsupported ones)', 'repair')
       .option('--seed <n>', 'seed for every random choice')
       .option('--max-input-mb <n>', 'refuse input files larger than this many megabytes', '64')
       .option('--engine <e>', 'openai or extractive (default: openai when OPENAI_BASE_URL is set)')
@@ -82,6 +84,7 @@ export function registerSurvey(program: Command): void {
     const seedOpt = o.seed === undefined ? undefined : intOpt(o.seed, '--seed', 0, 2 ** 31 - 1);
     const modelFields = modelJobFields(o);
     if (!['random', 'llm'].includes(o.groupMode)) throw new UsageError(`--group-mode must be random or llm, not "${o.groupMode}"`);
+    if (!['off', 'report', 'repair'].includes(o.verify)) throw new UsageError(`--verify must be off, report or repair, not "${o.verify}"`);
     const maxBytes = intOpt(o.maxInputMb, '--max-input-mb', 1, 400) * 1024 * 1024;
     const text = readTextFile(o.input, 'input', { maxBytes, option: '--max-input-mb' });
     const raw = pickLine(text, lineNo, o.input, o.quiet ? undefined : (s) => process.stderr.write(`${s}\n`));
@@ -98,7 +101,7 @@ export function registerSurvey(program: Command): void {
       const inputKey = contentKey('inputs', body, 'json');
       await cluster.bus.putBlob(inputKey, body);
       say(`job ${jobId}: "${raw.title}", ${(raw.papers as unknown[]).length} papers, engine ${engine.data}, blocks ${blocks}`);
-      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex } });
+      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex, verify: o.verify as 'off' | 'report' | 'repair' } });
       const status = await waitForJob(cluster.bus, jobId, { onEvent: o.quiet ? undefined : progressPrinter() });
       if (status.state !== 'succeeded') throw new Error(`job ${jobId} ${status.state}: ${status.error ?? 'no reason given'}`);
       const r = (await fetchResult(cluster.bus, status)) as Record<string, any>;
@@ -108,6 +111,11 @@ export function registerSurvey(program: Command): void {
       writeFileSync(md, r.markdown);
       writeFileSync(json, JSON.stringify({ job: jobId, ...r.record, usage: r.usage, wallMs: r.wallMs }, null, 2));
       if (typeof r.record?.bibtex === 'string') writeFileSync(join(o.out, `${r.slug}.bib`), r.record.bibtex);
+      const verify = r.verification && r.verification.mode !== 'off' ? join(o.out, `${r.slug}.verify.json`) : undefined;
+      if (verify) {
+        writeFileSync(verify, JSON.stringify({ job: jobId, ...r.verification }, null, 2));
+        process.stderr.write(`${r.verification.line}\n`);
+      }
       const refinement = (r.record?.refinement ?? []).map((b: any) => ({
         block: b.block,
         initial: b.initial?.score,
@@ -115,7 +123,7 @@ export function registerSurvey(program: Command): void {
         selfRefine: b.selfRefine?.map((s: any) => s.best),
         accepted: b.accepted?.score,
       }));
-      const summary = { job: jobId, markdown: md, record: json, counts: r.record?.counts, refinement, usage: r.usage, wallMs: r.wallMs };
+      const summary = { job: jobId, markdown: md, record: json, ...(verify ? { verify } : {}), counts: r.record?.counts, refinement, usage: r.usage, wallMs: r.wallMs };
       if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else process.stdout.write(`wrote ${md} and ${json} (${(r.wallMs / 1000).toFixed(1)} s)\n`);
     } finally {

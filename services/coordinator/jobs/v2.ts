@@ -23,6 +23,7 @@ import { ingest, type Ingested } from './v2-ingest.ts';
 import { refineBlock, type BlockRecord } from './refine-block.ts';
 import { digestsBySection, pruneEmptySections, rekeyDigests, writeConclusion, writeSections, type Failure } from './v2-write.ts';
 import { OPEN_PROBLEM, paperSubject } from '../../../shared/algo/prose.ts';
+import { verifyWritten } from './v2-verify.ts';
 
 /** V2 params: all of them live in the wire schema (shared/protocol/v2-params.ts). */
 export const V2JobParamsSchema = V2ParamsSchema;
@@ -234,6 +235,8 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
   else if (conclusion.offline) fallbacks.push({ stage: 'conclude', id: 'conclusion', reason: conclusion.offline });
   const offlineSections = new Set([...written.offline.keys(), ...(conclusion.offline ? ['conclusion'] : [])]);
   const offlineOutline = fallbacks.some((f) => f.stage === 'outline' && /merge/.test(f.id)) || failures.some((f) => f.stage === 'outline' && /^merge/.test(f.id));
+  // Every cited sentence is checked against its sources before the survey is assembled.
+  const verification = await stage(ctx, 'verify', () => verifyWritten(ctx, p.verify, { ids: inp.papers.map((x) => x.id), keys: inp.keys }, written, conclusion, failures), (v) => ({ ...v.summary }));
   const doc = assembleSurvey({
     title: inp.title,
     outline,
@@ -272,6 +275,7 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
     offlineSections: offlineSections.size,
     offlineOutline,
     repeatedSentencesRemoved: doc.repeatsRemoved,
+    verification: { mode: verification.mode, ...verification.summary },
     ms: Date.now() - t0,
   };
   ctx.emit({ type: 'info', stage: 'assemble', message: `${counts.sections} sections, ${counts.cited}/${counts.papers} papers cited`, data: counts });
@@ -282,6 +286,7 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
     title: inp.title,
     slug: slugify(inp.title),
     markdown: doc.markdown,
+    verification,
     record: {
       params: p,
       outline,

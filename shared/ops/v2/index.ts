@@ -6,7 +6,8 @@ import { digestOp } from './digest.ts';
 import { writeOp } from './write.ts';
 import { figuresOp } from './figures.ts';
 import { CONV_OPS } from './conv-index.ts';
+import { verifyOp } from './verify.ts';
 
 export { groupOp, outlinePartialOp, outlineMergeOp, digestOp, writeOp, figuresOp };
 
-export const V2_OPS = [groupOp, outlinePartialOp, outlineMergeOp, digestOp, writeOp, figuresOp, ...CONV_OPS] as const;
+export const V2_OPS = [groupOp, outlinePartialOp, outlineMergeOp, digestOp, writeOp, figuresOp, verifyOp, ...CONV_OPS] as const;
