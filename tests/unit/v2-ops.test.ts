@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { V2_OPS, digestOp, figuresOp, groupOp, outlineMergeOp, outlinePartialOp, writeOp } from '../../shared/ops/v2/index.ts';
 import { parseSectionsReply } from '../../shared/ops/v2/outline-partial.ts';
 import { mergeDigestParts, normaliseDigest, type DigestInput } from '../../shared/ops/v2/digest.ts';
-import { cleanSectionText, leadSentence } from '../../shared/ops/v2/write.ts';
+import { cleanSectionText } from '../../shared/ops/v2/write.ts';
 import { figureProblems, renderFigure } from '../../shared/ops/v2/figures.ts';
 import { citedKeys } from '../../shared/algo/citations.ts';
 import { walk } from '../../shared/algo/outline.ts';
@@ -27,7 +27,9 @@ describe('the op set', () => {
       'v2.outline.merge:reduce',
       'v2.digest:map',
       'v2.write:reduce',
+      'v2.conclude:reduce',
       'v2.figures:reduce',
+      'v2.verify:map',
       'v2.feedback:convolve',
       'v2.kernel:convolve',
       'v2.modify:convolve',
@@ -162,31 +164,33 @@ describe('v2.write offline', () => {
     expect(out.text).toContain('Eviction drops tokens with low attention scores [@P003].');
   });
 
-  it('opens a parent with its subsections and their cited lead sentences', async () => {
+  it('opens a parent by summarising its subsections, never repeating their sentences', async () => {
     const children = [
-      { id: 'S1.1', number: '1.1', title: 'Scores', text: 'Eviction drops tokens with low attention scores [@P003].' },
-      { id: 'S1.2', number: '1.2', title: 'Policies', text: 'A learned policy predicts which tokens to evict [@P004].' },
+      { id: 'S1.1', number: '1.1', title: 'Scores', text: 'Eviction drops tokens with low attention scores [@P003]. Attention scores decide eviction [@P005].', papers: 2 },
+      { id: 'S1.2', number: '1.2', title: 'Policies', text: 'A learned eviction policy predicts which tokens to evict [@P004].', papers: 1 },
     ];
     const out = await writeOp.extractive({ title: 'KV', role: 'parent', node, outline: '', digests: [], children, paperCount: 2 }, env());
-    expect(out.text).toContain('Scores (1.1) and Policies (1.2)');
-    expect(citedKeys(out.text)).toEqual(['P003', 'P004']);
+    expect(out.text).toContain('Scores (1.1, two papers) centres on attention scores');
+    expect(out.text).toContain('Policies (1.2, one paper)');
+    for (const c of children) for (const s of c.text.split(/(?<=\.) /)) expect(out.text).not.toContain(s);
   });
 
-  it('gives the root an abstract and an introduction that names every section', async () => {
+  it('gives the root an abstract and an introduction that names every section and the conclusion', async () => {
     const children = [
-      { id: 'S1', number: '1', title: 'Quantization', text: 'Keys are quantized to two bits [@P001].' },
-      { id: 'S2', number: '2', title: 'Eviction', text: 'Eviction drops tokens [@P003].' },
+      { id: 'S1', number: '1', title: 'Quantization', text: 'Keys are quantized to two bits per channel [@P001].', papers: 4 },
+      { id: 'S2', number: '2', title: 'Eviction', text: 'Eviction drops tokens with low attention [@P003].', papers: 2 },
     ];
-    const out = await writeOp.extractive({ title: 'KV', role: 'root', node: { ...node, id: 'S0', number: '' }, outline: '', digests: [], children, paperCount: 6 }, env());
-    expect(out.abstract).toContain('6 papers');
+    const out = await writeOp.extractive({ title: 'KV', role: 'root', node: { ...node, id: 'S0', number: '' }, outline: '', digests: [], children, paperCount: 6, conclusionNumber: '3' }, env());
+    expect(out.abstract).toContain('six papers');
     expect(out.abstract).toContain('(1) Quantization; (2) Eviction');
-    expect(out.text).toContain('Section 2, Eviction. Eviction drops tokens [@P003].');
+    expect(out.text).toContain('Section 2, Eviction, covers two papers');
+    expect(out.text).toContain('Section 3 concludes');
+    expect(out.text).not.toContain('Eviction drops tokens with low attention [@P003].');
   });
 
   it('strips invented headings but not code, and unwraps a markdown fence', () => {
     expect(cleanSectionText('```markdown\n## Heading\nBody [@P1].\n```')).toBe('Body [@P1].');
     expect(cleanSectionText('Text\n```\n# comment in code\n```')).toBe('Text\n```\n# comment in code\n```');
-    expect(leadSentence('Plain start. Cited claim here [@P2]. More.')).toBe('Cited claim here [@P2].');
   });
 });
 

@@ -107,7 +107,7 @@ describe('runV2 offline', () => {
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
     // Paper texts stored once each, under the job's prefix.
     expect([...f.blobs.keys()].filter((k) => k.startsWith('jobs/job-test/papers/'))).toHaveLength(8);
-    expect(f.events.filter((e) => e.type === 'stage.finished').map((e) => e.stage)).toEqual(['ingest', 'group', 'outline', 'digest', 'write']);
+    expect(f.events.filter((e) => e.type === 'stage.finished').map((e) => e.stage)).toEqual(['ingest', 'group', 'outline', 'digest', 'write', 'conclude', 'verify']);
   });
 
   it('takes the same path and writes the same survey when replayed', async () => {
@@ -233,10 +233,10 @@ describe('filing digests for the writer', () => {
     const digests = rekeyDigests([{ paperId: 'P1', sections: { S2: 'a [@P1].', 'S2.2': 'b [@P1].', S9: 'x' }, suggestion: '' }], idMap);
     expect(digests[0].sections).toEqual({ S2: 'a [@P1]. b [@P1].' });
     const small = n('S0', [n('S1'), n('S2')]);
-    const { bySection, unknown } = digestsBySection(small, [...digests, { paperId: 'P2', sections: { S2: 'c [@P2].', S7: 'y' }, suggestion: '' }], new Map([['P1', 'Paper one']]));
+    const { bySection, unknown } = digestsBySection(small, [...digests, { paperId: 'P2', sections: { S2: 'c [@P2].', S7: 'y' }, suggestion: '' }], new Map([['P1', { title: 'Paper one', authors: ['Ada Lovelace', 'Alan Turing'], year: 2024 }]]));
     expect(bySection.get('S2')).toEqual([
-      { paperId: 'P1', paperTitle: 'Paper one', text: 'a [@P1]. b [@P1].' },
-      { paperId: 'P2', paperTitle: 'P2', text: 'c [@P2].' },
+      { paperId: 'P1', paperTitle: 'Paper one', text: 'a [@P1]. b [@P1].', subject: 'Lovelace and Turing', year: 2024 },
+      { paperId: 'P2', paperTitle: 'P2', text: 'c [@P2].', subject: 'The authors of this study', year: null },
     ]);
     expect(unknown).toBe(1);
   });

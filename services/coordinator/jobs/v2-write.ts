@@ -5,9 +5,11 @@
  */
 import type { JobContext } from '../../../shared/jobs/types.ts';
 import { renderOutline, renumber, sectionNumber, walk, type OutlineNode } from '../../../shared/algo/outline.ts';
-import { filterCitations } from '../../../shared/algo/citations.ts';
+import { citedKeys, filterCitations } from '../../../shared/algo/citations.ts';
 import { bottomUp } from '../../../shared/algo/schedule.ts';
 import { cleanSectionText, writeOp, type WriteInput } from '../../../shared/ops/v2/write.ts';
+import { concludeOp, type ConcludeInput } from '../../../shared/ops/v2/conclude.ts';
+import { paperSubject } from '../../../shared/algo/prose.ts';
 import type { DigestOutput } from '../../../shared/ops/v2/digest.ts';
 import type { OpEnv } from '../../../shared/ops/op.ts';
 
@@ -21,13 +23,23 @@ export interface FiledDigest {
   paperId: string;
   paperTitle: string;
   text: string;
+  /** How the paper is named as a subject ("Chen et al."). */
+  subject?: string;
+  year?: number | null;
+}
+
+/** What the writer knows of a paper besides its digest. */
+export interface PaperMeta {
+  title: string;
+  authors?: readonly string[];
+  year?: number | null;
 }
 
 /** Digest texts by section id, in paper order, one entry per paper and section; unknown ids counted. */
 export function digestsBySection(
   outline: OutlineNode,
   digests: readonly DigestOutput[],
-  titles: ReadonlyMap<string, string>,
+  meta: ReadonlyMap<string, PaperMeta>,
 ): { bySection: Map<string, FiledDigest[]>; unknown: number } {
   const ids = new Set(walk(outline).map((v) => v.node.id));
   const bySection = new Map<string, FiledDigest[]>();
@@ -41,7 +53,11 @@ export function digestsBySection(
       const list = bySection.get(sid) ?? [];
       const prev = list.find((x) => x.paperId === d.paperId);
       if (prev) prev.text = `${prev.text} ${text}`;
-      else list.push({ paperId: d.paperId, paperTitle: titles.get(d.paperId) ?? d.paperId, text });
+      else {
+        const m = meta.get(d.paperId);
+        const title = m?.title ?? d.paperId;
+        list.push({ paperId: d.paperId, paperTitle: title, text, subject: paperSubject(m?.authors, title), year: m?.year ?? null });
+      }
       bySection.set(sid, list);
     }
   return { bySection, unknown };
@@ -102,6 +118,9 @@ export function rekeyDigests(digests: readonly DigestOutput[], idMap: ReadonlyMa
   });
 }
 
+/** Characters of a subsection's text shown to its parent's writer. */
+const SUBTREE_CHARS = 8000;
+
 const NO_BLOBS: OpEnv = {
   blobText: () => Promise.reject(new Error('the offline writer reads no blobs')),
 };
@@ -113,6 +132,9 @@ export interface WriteArgs {
   knownIds: ReadonlySet<string>;
   paperCount: number;
   targetWords?: number;
+  language?: string;
+  /** Number the conclusion will have (the root's introduction points at it). */
+  conclusionNumber?: string;
 }
 
 export interface Written {
@@ -121,6 +143,10 @@ export interface Written {
   failures: Failure[];
   /** Citations of unknown ids removed from the written text. */
   dropped: number;
+  /** Sections the offline writer wrote instead of the model, with why (the Markdown says so). */
+  offline: Map<string, string>;
+  /** Comparison tables (Markdown) to place after a section's text, by section id. */
+  tables: Map<string, string>;
 }
 
 /**
@@ -131,9 +157,14 @@ export async function writeSections(ctx: JobContext, a: WriteArgs): Promise<Writ
   const headings = renderOutline(a.outline, { construction: false, analysis: false });
   const total = walk(a.outline).length;
   const failures: Failure[] = [];
+  const offline = new Map<string, string>();
   let done = 0;
   let dropped = 0;
   let abstract = '';
+  // Each section's text with its subsections' (what a parent and the introduction summarise), and the papers it cites.
+  const full = new Map<string, string>();
+  const tables = new Map<string, string>();
+  const below = new Map<string, Set<string>>();
   const texts = await bottomUp<OutlineNode, string>(a.outline, async (node, kids) => {
     const isRoot = node === a.outline;
     const input: WriteInput = {
@@ -142,24 +173,67 @@ export async function writeSections(ctx: JobContext, a: WriteArgs): Promise<Writ
       node: { id: node.id, number: sectionNumber(node.id), title: isRoot ? a.title : node.title, construction: node.construction, analysis: node.analysis },
       outline: headings,
       digests: a.bySection.get(node.id) ?? [],
-      children: kids.map((k) => ({ id: k.node.id, number: sectionNumber(k.node.id), title: k.node.title, text: k.result })),
+      children: kids.map((k) => ({ id: k.node.id, number: sectionNumber(k.node.id), title: k.node.title, text: full.get(k.node.id)!.slice(0, SUBTREE_CHARS), papers: below.get(k.node.id)!.size })),
       paperCount: a.paperCount,
       ...(a.targetWords ? { targetWords: a.targetWords } : {}),
+      ...(a.language ? { language: a.language } : {}),
+      ...(isRoot && a.conclusionNumber ? { conclusionNumber: a.conclusionNumber } : {}),
     };
+    const s = await ctx.runSettled(writeOp, input);
+    if (ctx.signal.aborted) throw new Error(`job ${ctx.jobId} was cancelled`);
     let out;
-    try {
-      out = await ctx.run(writeOp, input);
-    } catch (e) {
-      if (ctx.signal.aborted) throw e;
-      failures.push({ stage: 'write', id: node.id, reason: `${(e as Error).message}; written by the offline writer instead` });
+    if (s.ok) {
+      out = s.value;
+      if (s.fallback) offline.set(node.id, s.fallback);
+    } else {
+      failures.push({ stage: 'write', id: node.id, reason: `${s.error}; written by the offline writer instead` });
+      offline.set(node.id, s.error);
       out = await writeOp.extractive(input, NO_BLOBS);
     }
     const f = filterCitations(cleanSectionText(out.text), (k) => a.knownIds.has(k));
+    if (out.table) tables.set(node.id, filterCitations(out.table, (k) => a.knownIds.has(k)).text);
     dropped += f.dropped.length;
     if (isRoot && out.abstract) abstract = filterCitations(out.abstract.trim(), (k) => a.knownIds.has(k)).text;
+    full.set(node.id, [f.text, ...kids.map((k) => full.get(k.node.id)!)].filter(Boolean).join('\n\n'));
+    below.set(node.id, new Set([...citedKeys(f.text), ...kids.flatMap((k) => [...below.get(k.node.id)!])]));
     done++;
     ctx.emit({ type: 'info', stage: 'write', message: `${isRoot ? 'introduction' : `section ${sectionNumber(node.id)}`} written (${done}/${total})`, data: { done, total, section: node.id } });
     return f.text;
   });
-  return { texts, abstract, failures, dropped };
+  return { texts, abstract, failures, dropped, offline, tables };
+}
+
+export interface Concluded {
+  title: string;
+  text: string;
+  /** Why the offline writer wrote it instead of the model, when it did. */
+  offline?: string;
+  failure?: Failure;
+}
+
+/**
+ * Write the conclusion from the finished top-level sections (each with its subsections' text)
+ * and the papers' notes on limitations and open problems. A failed task falls back to the
+ * offline conclusion, recorded.
+ */
+export async function writeConclusion(
+  ctx: JobContext,
+  a: { title: string; outline: OutlineNode; texts: ReadonlyMap<string, string>; notes: ConcludeInput['notes']; knownIds: ReadonlySet<string>; language?: string },
+): Promise<Concluded> {
+  const subtree = (n: OutlineNode): string => [a.texts.get(n.id) ?? '', ...n.children.map(subtree)].filter(Boolean).join('\n\n');
+  const input: ConcludeInput = {
+    title: a.title,
+    number: String(a.outline.children.length + 1),
+    // Each section's text is capped so the task stays far below the bus's message limit.
+    sections: a.outline.children.map((c) => ({ number: sectionNumber(c.id), title: c.title, text: subtree(c).slice(0, 12_000) })),
+    notes: a.notes.slice(0, 400).map((n) => ({ ...n, text: n.text.slice(0, 600) })),
+    ...(a.language ? { language: a.language } : {}),
+  };
+  const settled = await ctx.runSettled(concludeOp, input);
+  if (ctx.signal.aborted) throw new Error(`job ${ctx.jobId} was cancelled`);
+  const title = 'Conclusion';
+  const keep = (t: string) => filterCitations(cleanSectionText(t), (k) => a.knownIds.has(k)).text;
+  if (settled.ok) return { title, text: keep(settled.value.text), ...(settled.fallback ? { offline: settled.fallback } : {}) };
+  const out = await concludeOp.extractive(input, NO_BLOBS);
+  return { title, text: keep(out.text), offline: settled.error, failure: { stage: 'conclude', id: 'conclusion', reason: `${settled.error}; written by the offline writer instead` } };
 }

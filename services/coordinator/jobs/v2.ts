@@ -23,6 +23,7 @@ import { ingest, type Ingested } from './v2-ingest.ts';
 import { refineBlock, type BlockRecord } from './refine-block.ts';
 import { digestsBySection, pruneEmptySections, rekeyDigests, writeConclusion, writeSections, type Failure } from './v2-write.ts';
 import { OPEN_PROBLEM, paperSubject } from '../../../shared/algo/prose.ts';
+import { retitleOutline } from '../../../shared/algo/retitle.ts';
 import { verifyWritten } from './v2-verify.ts';
 
 /** V2 params: all of them live in the wire schema (shared/protocol/v2-params.ts). */
@@ -195,6 +196,14 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
   const digests = rekeyDigests(dig.digests, pruned.idMap);
   const meta = new Map(inp.papers.map((x) => [x.id, { title: x.title, authors: x.authors, year: x.year }]));
   const filed = digestsBySection(outline, digests, meta);
+  // An outline the offline engine drew is retitled from the papers the digests filed under each
+  // section (noun phrases of their titles and abstracts), so every heading names what is under it.
+  const offlineOutline = fallbacks.some((f) => f.stage === 'outline' && /merge/.test(f.id)) || failures.some((f) => f.stage === 'outline' && /^merge/.test(f.id));
+  let renamed: { id: string; from: string; to: string }[] = [];
+  if (ctx.spec.engine === 'extractive' || offlineOutline) {
+    const paperIds = new Map([...filed.bySection].map(([id, list]) => [id, list.map((d) => d.paperId)]));
+    ({ outline, renamed } = retitleOutline(outline, paperIds, inp.papers, inp.title));
+  }
   const knownIds = new Set(inp.papers.map((x) => x.id));
   const written = await stage(ctx, 'write', () =>
     writeSections(ctx, {
@@ -234,7 +243,6 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
   if (conclusion.failure) failures.push(conclusion.failure);
   else if (conclusion.offline) fallbacks.push({ stage: 'conclude', id: 'conclusion', reason: conclusion.offline });
   const offlineSections = new Set([...written.offline.keys(), ...(conclusion.offline ? ['conclusion'] : [])]);
-  const offlineOutline = fallbacks.some((f) => f.stage === 'outline' && /merge/.test(f.id)) || failures.some((f) => f.stage === 'outline' && /^merge/.test(f.id));
   // Every cited sentence is checked against its sources before the survey is assembled.
   const verification = await stage(ctx, 'verify', () => verifyWritten(ctx, p.verify, { ids: inp.papers.map((x) => x.id), keys: inp.keys }, written, conclusion, failures), (v) => ({ ...v.summary }));
   const doc = assembleSurvey({
@@ -242,7 +250,8 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
     outline,
     texts: written.texts,
     abstract: written.abstract,
-    figures,
+    // Comparison tables go right after their section's text, before any figure.
+    figures: new Map([...new Set([...written.tables.keys(), ...figures.keys()])].map((id) => [id, [...(written.tables.has(id) ? [written.tables.get(id)!] : []), ...(figures.get(id) ?? [])]])),
     sources: inp.papers,
     bibtex: p.bibtex,
     conclusion: { title: conclusion.title, text: conclusion.text },
@@ -269,6 +278,7 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
     droppedCitations: doc.dropped.length + written.dropped,
     words: doc.markdown.split(/\s+/).filter(Boolean).length,
     figures: [...figures.values()].flat().length,
+    comparisonTables: written.tables.size,
     /** Replies that needed a repair round, and tasks the offline implementation answered instead of the model. */
     repairs: ctx.usage().repairs ?? 0,
     fallbacks: fallbacks.length,
@@ -292,6 +302,7 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
       outline,
       repairs,
       prunedSections: pruned.removed,
+      renamedSections: renamed,
       refinement,
       groups,
       digests,

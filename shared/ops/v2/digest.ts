@@ -12,6 +12,7 @@ import { defineOp, fence, type OpEnv } from '../op.ts';
 import { filterCitations, findCitations } from '../../algo/citations.ts';
 import { centrality, cosine, displayTerm, caseForms, features, fitTfidf, topTerms, type SparseVector } from '../../algo/tfidf.ts';
 import { extractJson, sentences } from '../../algo/text.ts';
+import { OPEN_PROBLEM, cleanProse, standalone } from '../../algo/prose.ts';
 import { languageProblems, repetitionProblems } from '../../algo/reply-checks.ts';
 
 export const DigestSectionSchema = z.object({
@@ -56,7 +57,6 @@ async function readText(input: DigestInput, env: OpEnv): Promise<string> {
   return input.range ? all.slice(input.range.start, input.range.end) : all;
 }
 
-/** Sentences worth quoting: no headings, tables or bare fragments; citation marks removed. */
 /** Sentences, with a piece after ";" or ":" that starts in lower case kept with its sentence. */
 export function wholeSentences(text: string): string[] {
   const joined: string[] = [];
@@ -67,6 +67,11 @@ export function wholeSentences(text: string): string[] {
   return joined;
 }
 
+/**
+ * Sentences worth quoting: no headings, tables or bare fragments; citation marks removed, markup
+ * cleaned, sentences with URLs, availability notes or unreadable math left out. The paper's first
+ * person stays: the writer names the paper's authors in its place.
+ */
 export function quotableSentences(text: string): string[] {
   return wholeSentences(text.replace(/^\s*#+\s.*$/gm, '\n').replace(/^\s*\|.*\|\s*$/gm, '\n'))
     .map((s) =>
@@ -77,25 +82,16 @@ export function quotableSentences(text: string): string[] {
         .replace(/\s+/g, ' ')
         .trim(),
     )
-    .map(thirdPerson)
+    .flatMap((s) => {
+      const c = cleanProse(s);
+      return c === null ? [] : [c];
+    })
     .filter((s) => s.length >= 30 && s.length <= 700 && (s.match(/\p{L}/gu)?.length ?? 0) > s.length * 0.5);
 }
 
 function mostCentral(vs: SparseVector[]): number {
   const c = centrality(vs);
   return c.reduce((b, x, i) => (x > c[b] ? i : b), 0);
-}
-
-/** Report a paper's first-person sentence in the third person ("We propose" → "The authors propose"). */
-export function thirdPerson(s: string): string {
-  return s
-    .replace(/^We\b/, 'The authors')
-    .replace(/^Our\b/, 'Their')
-    .replace(/\bwe\b/g, 'the authors')
-    .replace(/\bWe\b/g, 'The authors')
-    .replace(/\bour\b/g, 'their')
-    .replace(/\bOur\b/g, 'Their')
-    .replace(/\bourselves\b/g, 'themselves');
 }
 
 /** Put the citation before the sentence's final punctuation: "… memory [@P003]." */
@@ -217,6 +213,9 @@ export const digestOp = defineOp<DigestInput, DigestOutput>({
     const empty = { paperId: input.paperId, sections: {}, suggestion: '' };
     if (sents.length === 0 || targets.length === 0) return empty;
     const sentFeats = sents.map((s) => features(s));
+    // Quote only sentences a reader can follow without the sentence before them.
+    const alone = sents.map((x) => standalone(x, 'Subject') !== null);
+    if (!alone.some(Boolean)) alone.fill(true);
     const targetFeats = targets.map((t) => features(`${t.title} ${t.title} ${t.construction}`));
     const model = fitTfidf([...sentFeats, ...targetFeats]);
     const sv = sentFeats.map((f) => model.vector(f));
@@ -236,10 +235,10 @@ export const digestOp = defineOp<DigestInput, DigestOutput>({
     chosen.forEach(({ t }, rank) => {
       let hits = sv
         .map((v, i) => ({ i, s: cosine(v, tv[t]) }))
-        .filter((h) => h.s > 0 && !used.has(h.i))
+        .filter((h) => h.s > 0 && !used.has(h.i) && alone[h.i])
         .sort((a, b) => b.s - a.s || a.i - b.i)
         .slice(0, PER_SECTION);
-      if (hits.length === 0 && rank === 0) hits = [{ i: mostCentral(sv), s: 0 }];
+      if (hits.length === 0 && rank === 0) hits = [{ i: mostCentral(sv.map((v, i) => (alone[i] ? v : new Map()))), s: 0 }];
       if (hits.length === 0) return;
       hits.forEach((h) => used.add(h.i));
       sections[targets[t].id] = hits
@@ -253,7 +252,11 @@ export const digestOp = defineOp<DigestInput, DigestOutput>({
     const missing = topTerms(model.vector(sentFeats.flat()), 20)
       .filter((f) => !f.includes(' ') && !covered.has(f))
       .slice(0, 4);
-    const suggestion = missing.length
+    // An open problem or limitation the paper states itself is the most useful note; else the gap in the outline.
+    const open = sents.findIndex((x, i) => !used.has(i) && alone[i] && OPEN_PROBLEM.test(x));
+    const suggestion = open >= 0
+      ? citeSentence(sents[open], input.paperId)
+      : missing.length
       ? `Terms prominent in ${input.paperId} that no section mentions: ${missing.map((m) => displayTerm(m, forms, false)).join(', ')}.`
       : '';
     return { paperId: input.paperId, sections, suggestion };

@@ -21,6 +21,7 @@ import {
   topTerms,
   type SparseVector,
 } from '../../algo/tfidf.ts';
+import { displayPhrase, distinctPhrases, indexPhrases, phraseHeading, rankGroupPhrases } from '../../algo/phrases.ts';
 import { createRng, seedFromString, type Rng } from '../../algo/rng.ts';
 import { filterCitations } from '../../algo/citations.ts';
 import { extractJson } from '../../algo/text.ts';
@@ -92,9 +93,9 @@ const cite = (ids: readonly string[]) => (ids.length ? `[${ids.map((i) => `@${i}
 const stripCites = (s: string) => s.replace(/\[\s*@[^\]]*\]/g, ' ');
 
 /**
- * Offline outline sections: cluster the units (TF-IDF k-means), title each cluster with its top
- * keywords (words of the survey title and of the parent excluded), describe it from the same
- * keywords and cite the papers it stands for. Broadest clusters (closest to the mean) first.
+ * Offline outline sections: cluster the units (TF-IDF k-means), head each cluster with the noun
+ * phrases its units share and the others rarely use (words of the survey title and of the parent
+ * excluded), describe it from the same phrases and cite the papers it stands for. Broadest clusters (closest to the mean) first.
  */
 export function sectionsFromUnits(units: readonly OutlineUnit[], opts: BuildOptions): OutlineNode[] {
   const texts = units.map((u) => stripCites(u.text));
@@ -104,6 +105,7 @@ export function sectionsFromUnits(units: readonly OutlineUnit[], opts: BuildOpti
   const topic = new Set(features(opts.surveyTitle, false));
   const maxCites = opts.maxCites ?? 40;
   const lower = (ks: string[]) => ks.map((k) => displayTerm(k, forms, false));
+  const phraseIndex = indexPhrases(texts);
   const build = (idx: number[], k: number, avoid: Set<string>, depth: number): OutlineNode[] => {
     const { members } = kmeans(
       idx.map((i) => vectors[i]),
@@ -133,29 +135,29 @@ export function sectionsFromUnits(units: readonly OutlineUnit[], opts: BuildOpti
       .map((g) => ({ g, c: cen(g) }))
       .sort((a, b) => cosine(b.c, global) - cosine(a.c, global) || a.g[0] - b.g[0]);
     const usedTitles = new Set<string>();
-    const width = depth === 1 ? 3 : 2;
     return ordered.map(({ g, c }) => {
-      // Weight each feature by the share of members that use it, so labels name what the
-      // cluster has in common rather than one paper's method name.
-      const shared: SparseVector = new Map([...c].map(([f, w]) => [f, (w * g.filter((i) => vectors[i].has(f)).length) / g.length]));
-      let ranked = labelTerms(shared, 16, topic, avoid);
-      if (ranked.length < 2) ranked = topTerms(c, 16);
-      let title = keywordTitle(ranked, forms, width);
-      for (let skip = 1; usedTitles.has(title.toLowerCase()) && skip < ranked.length; skip++)
-        title = keywordTitle(ranked.slice(skip), forms, width);
+      // Headings are noun phrases the cluster's units share and the rest of the batch rarely uses.
+      let ranked = rankGroupPhrases(phraseIndex, g, { topic, avoid });
+      if (ranked.length === 0) ranked = rankGroupPhrases(phraseIndex, g, { topic, avoid, minDf: 1 });
+      const named = ranked.length > 0;
+      const fallback = named ? [] : labelTerms(new Map([...c].map(([f, w]) => [f, (w * g.filter((i) => vectors[i].has(f)).length) / g.length])), 16, topic, avoid);
+      const heading = (from: number) => (named ? phraseHeading(ranked.slice(from), phraseIndex.forms) : keywordTitle(fallback.slice(from), forms, 2));
+      let title = heading(0);
+      for (let skip = 1; (!title || usedTitles.has(title.toLowerCase())) && skip < Math.max(ranked.length, fallback.length); skip++) title = heading(skip);
+      if (!title) title = keywordTitle(topTerms(c, 8), forms, 2);
       usedTitles.add(title.toLowerCase());
-      const key = distinctKeywords(ranked, 6);
+      const key = named ? distinctPhrases(ranked, 6).map((k) => displayPhrase(k, phraseIndex.forms)) : lower(distinctKeywords(fallback, 6));
       const cites = [...new Set(g.flatMap((i) => units[i].cites))];
       let children: OutlineNode[] = [];
       if (depth === 1 && g.length >= opts.nestFrom) {
-        const own = new Set([...avoid, ...distinctKeywords(ranked, width).flatMap((t) => t.split(/[ -]/))]);
+        const own = new Set([...avoid, ...title.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 2 && w !== 'and')]);
         children = build(g, Math.max(2, Math.min(5, Math.round(g.length / 3))), own, 2);
         if (children.length < 2) children = [];
       }
-      const construction = `From each paper, extract what it reports about ${joinList(lower(key.slice(0, 5)))}.`;
+      const construction = `From each paper, extract what it reports about ${joinList(key.slice(0, 5))}.`;
       const analysis = children.length
         ? `Relate the subsections on ${joinList(children.map((ch) => ch.title.toLowerCase()))}, and show what they share.`
-        : `Compare ${cite(cites.slice(0, maxCites))} on ${joinList(lower(key.slice(0, 3)))}${cites.length > maxCites ? ` (${cites.length} papers in all)` : ''}.`;
+        : `Compare ${cite(cites.slice(0, maxCites))} on ${joinList(key.slice(0, 3))}${cites.length > maxCites ? ` (${cites.length} papers in all)` : ''}.`;
       return { id: '', title, construction, analysis, children };
     });
   };
