@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ALL_OPS } from '../../shared/ops/registry.ts';
 import { concludeOp, digestOp, groupOp, outlineMergeOp, outlinePartialOp, writeOp } from '../../shared/ops/v2/index.ts';
+import { verifyOp } from '../../shared/ops/v2/verify.ts';
 import { DigestOutputSchema } from '../../shared/ops/v2/digest.ts';
 import { citedKeys } from '../../shared/algo/citations.ts';
 import { KNOWN_OPS, respondJson } from '../../shared/sim/respond/index.ts';
@@ -108,6 +109,25 @@ describe('sim responders: v2', () => {
     const fr = await askSim(concludeOp, { title: TOPIC, number: '3', sections, notes, language: 'French' });
     expect(fr.value.text).toMatch(/\b(le|de|et|dans)\b/);
     expect(citedKeys(fr.value.text)).toEqual(['P003']);
+  });
+
+  it('v2.verify answers every check shown, supporting what the passage states and quoting it', async () => {
+    const input = {
+      section: 'S1',
+      sentences: [
+        { id: 0, text: 'Quantization of the key value cache to four bits cuts cache memory by three quarters [@P001].' },
+        { id: 1, text: 'Token eviction doubles decoding speed on 128 GPUs [@P003].' },
+      ],
+      sources: [{ id: 'P001', key: 'a' }, { id: 'P003', key: 'b' }],
+    };
+    const r = await askSim(verifyOp, input, { blobs: { a: PAPERS[0].text, b: PAPERS[2].text } });
+    expect(r.valid).toBe(true);
+    expect(verifyOp.check!(r.value, verifyOp.input.parse(input))).toEqual([]);
+    const [a, b] = r.value.checks;
+    expect(a).toMatchObject({ sentence: 0, key: 'P001', supported: true });
+    expect(PAPERS[0].text).toContain(a.evidence);
+    expect(b).toMatchObject({ sentence: 1, key: 'P003', supported: false });
+    expect(b.reason).toMatch(/128/);
   });
 
   it('answers a schema whose title names no known op with a value the schema accepts', () => {

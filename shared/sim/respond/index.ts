@@ -15,6 +15,7 @@ import { respondDedup, respondFacts, respondRubric, respondSection, respondSuppo
 import { respondMerge as respondOutlineMerge, respondModify, respondPartial } from './outline.ts';
 import { respondDigest, respondGroup } from './papers.ts';
 import { respondMap, respondMerge as respondRecords } from './v1.ts';
+import { respondVerify } from './verify.ts';
 import { respondConclude, respondFigures, respondWrite } from './write.ts';
 
 export const RESPONDERS: Readonly<Record<string, Responder>> = {
@@ -28,6 +29,7 @@ export const RESPONDERS: Readonly<Record<string, Responder>> = {
   'v2.write': respondWrite,
   'v2.conclude': respondConclude,
   'v2.figures': respondFigures,
+  'v2.verify': respondVerify,
   'v2.feedback': respondFeedback,
   'v2.kernel': respondKernel,
   'v2.modify': respondModify,
