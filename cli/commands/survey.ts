@@ -24,6 +24,7 @@ interface SurveyOpts extends ConnOpts, ModelOpts {
   groupMode: string;
   figures?: boolean;
   bibtex?: boolean;
+  language?: string;
   maxInputMb: string;
   verify: string;
 }
@@ -71,6 +72,7 @@ export function registerSurvey(program: Command): void {
       .option('--group-mode <m>', 'random, or llm (the model groups papers by research direction)', 'random')
       .option('--figures', 'add a table or Mermaid diagram where a section compares many papers')
       .option('--bibtex', 'also write <slug>.bib with the cited references')
+      .option('--language <l>', 'write the survey in this language (model engines; citations and references unchanged; the offline engine ignores it)')
       .option('--verify <mode>', 'check every citation against its source: off, report (write <slug>.verify.json only) or repair (also remove or rewrite unsupported ones)', 'repair')
       .option('--seed <n>', 'seed for every random choice')
       .option('--max-input-mb <n>', 'refuse input files larger than this many megabytes', '64')
@@ -101,7 +103,7 @@ export function registerSurvey(program: Command): void {
       const inputKey = contentKey('inputs', body, 'json');
       await cluster.bus.putBlob(inputKey, body);
       say(`job ${jobId}: "${raw.title}", ${(raw.papers as unknown[]).length} papers, engine ${engine.data}, blocks ${blocks}`);
-      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex, verify: o.verify as 'off' | 'report' | 'repair' } });
+      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex, ...(o.language ? { language: o.language } : {}), verify: o.verify as 'off' | 'report' | 'repair' } });
       const status = await waitForJob(cluster.bus, jobId, { onEvent: o.quiet ? undefined : progressPrinter() });
       if (status.state !== 'succeeded') throw new Error(`job ${jobId} ${status.state}: ${status.error ?? 'no reason given'}`);
       const r = (await fetchResult(cluster.bus, status)) as Record<string, any>;
