@@ -147,3 +147,12 @@ describe('parseReduceReply', () => {
     expect(parseReduceReply('Answer: nothing relevant', { records: [], question: Q, profile: 'qa' }).confidence).toBe(0);
   });
 });
+
+describe('the text parser and JSON that did not fit', () => {
+  it('refuses a cut-off or ill-typed JSON reply instead of taking it whole as the answer', () => {
+    for (const text of ['{"answer":"Wind moves the', '{}', '{"answer": ""}', '```json\n{"evidence": 3}\n```']) {
+      expect(() => parse(text), text).toThrow(/does not fit/);
+      expect(() => parseReduceReply(text, { records: [], question: Q, profile: 'qa' }), text).toThrow(/does not fit/);
+    }
+  });
+});

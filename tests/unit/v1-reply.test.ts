@@ -170,12 +170,19 @@ describe('check states what a schema cannot', () => {
     const zh = { chunk: { index: 0, text: '灯塔看守人马小兰每天黄昏点灯。' }, question: '谁每天黄昏点灯？', profile: 'qa_zh' as const };
     expect(mapOp.check!(reply({ answer: 'The keeper Ma Xiaolan lights it' }), zh).join(' ')).toMatch(/Simplified Chinese/);
     expect(mapOp.check!(reply({ answer: '马小兰', evidence: '灯塔看守人马小兰每天黄昏点灯' }), zh)).toEqual([]);
+    const sum = { ...input, profile: 'sum' as const, question: 'Summarize the text.' };
+    expect(mapOp.check!(reply({ answer: 'Le gardien du phare allume la lampe chaque soir, et la lentille fut remplacée au printemps.' }), sum).join(' ')).toMatch(
+      /another language/,
+    );
+    expect(mapOp.check!(reply({ answer: 'The keeper lit the lamp every evening, and the lens was replaced in the spring.' }), sum)).toEqual([]);
   });
 
   it('flags a math answer without a number', () => {
     const m = { chunk: { index: 0, text: 'Values: 4, 19, 7.' }, question: 'What is the largest number?', profile: 'math' as const };
     expect(mapOp.check!(reply({ answer: 'the biggest one' }), m).join(' ')).toMatch(/holds no number/);
     expect(mapOp.check!(reply({ answer: '19' }), m)).toEqual([]);
+    const none = { records: [], question: 'What is the largest number?', profile: 'math' as const };
+    expect(reduceOp.check!({ answer: 'No number was found in the document.', rationale: 'no records', confidence: 0, chunks: [] }, none)).toEqual([]);
   });
 });
 

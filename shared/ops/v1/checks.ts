@@ -119,9 +119,24 @@ export function languageProblem(answer: string, o: { chinese: boolean; question:
   const context = `${o.question}\n${o.source}`;
   const ctxShare = hanShare(context) ?? 0;
   const ctxLatin = context.match(/\p{Script=Latin}/gu)?.length ?? 0;
-  if (share > 0.5 && ctxShare === 0) return 'The "answer" is in another language than the question and the text: answer in the language of the question.';
-  if (share === 0 && latinLetters >= 12 && ctxLatin === 0) return 'The "answer" is in another language than the question and the text: answer in the language of the question.';
+  const wrong = 'The "answer" is in another language than the question and the text: answer in the language of the question.';
+  if (share > 0.5 && ctxShare === 0) return wrong;
+  if (share === 0 && latinLetters >= 12 && ctxLatin === 0) return wrong;
+  // Both in Latin script: an English context gives English function words; an answer of eight
+  // words or more with hardly any is in another language.
+  const ctxEn = englishShare(context);
+  const ans = englishShare(answer);
+  if (share === 0 && ctxEn !== undefined && ctxEn.share >= 0.2 && ans !== undefined && ans.words >= 8 && ans.share < 0.3 * ctxEn.share) return wrong;
   return undefined;
+}
+
+const ENGLISH = new Set('the a an of and to in is was are were it that this for on with as by at from be has have not or which'.split(' '));
+
+/** Share of a text's words that are common English function words. */
+function englishShare(text: string): { share: number; words: number } | undefined {
+  const ws = text.toLowerCase().match(/\p{L}+/gu) ?? [];
+  if (ws.length === 0) return undefined;
+  return { share: ws.filter((w) => ENGLISH.has(w)).length / ws.length, words: ws.length };
 }
 
 /** A problem when the answer of a value question holds no number. */
@@ -131,7 +146,10 @@ export function numberProblem(answer: string): string | undefined {
 }
 
 /** The problems of the text fields that every V1 step checks: empty answer, repetition, language. */
-export function commonProblems(out: Partial<V1Record>, o: { profile: V1Profile; question: string; source: string; step: 'map' | 'collapse' | 'reduce' }): string[] {
+export function commonProblems(
+  out: Partial<V1Record>,
+  o: { profile: V1Profile; question: string; source: string; step: 'map' | 'collapse' | 'reduce'; hasMaterial?: boolean },
+): string[] {
   const p = getProfile(o.profile);
   const answer = (out.answer ?? '').trim();
   const problems: string[] = [];
@@ -147,7 +165,8 @@ export function commonProblems(out: Partial<V1Record>, o: { profile: V1Profile; 
   }
   const lang = languageProblem(answer, { chinese: p.language === 'zh', question: o.question, source: o.source });
   if (lang) problems.push(lang);
-  if (o.profile === 'math' && answer !== '') {
+  // A value is owed only where there was something to compute it from (not from zero relevant records).
+  if (o.profile === 'math' && answer !== '' && o.hasMaterial !== false) {
     const n = numberProblem(answer);
     if (n) problems.push(n);
   }

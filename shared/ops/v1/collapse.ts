@@ -57,7 +57,7 @@ export const collapseOp = defineOp<CollapseInput, V1Record>({
   replySchema: (input) => collapseReplySchema(input) as unknown as z.ZodType<V1Record>,
   check: (out, input) => {
     const source = recordsText(input.records);
-    const problems = commonProblems(out, { profile: input.profile, question: input.question, source, step: 'collapse' });
+    const problems = commonProblems(out, { profile: input.profile, question: input.question, source, step: 'collapse', hasMaterial: input.records.some((r) => !r.irrelevant) });
     // Evidence matters only on a record that goes on: an irrelevant one is dropped anyway.
     if (out.evidence && input.profile !== 'math' && !hasNoInfoMarker(out.answer ?? '')) {
       const e = evidenceProblem(out.evidence, source, "the records' evidence");

@@ -137,12 +137,25 @@ export function parseReplyFields(text: string): ParsedReply {
 }
 
 /**
+ * The text parser reads labelled prose. A reply that is JSON (or a fenced block) but did not fit
+ * the reply schema — cut off, a field missing or of the wrong type — must not be taken whole as
+ * the answer: it is refused, so the engine asks for a repair.
+ */
+export function rejectBrokenJson(text: string): void {
+  const t = text.replace(/<think>[\s\S]*?<\/think>/g, '').trim();
+  if (/^(?:[{[]|```)/.test(t) && findSections(t).length === 0) {
+    throw new Error('the reply is JSON that does not fit the requested fields (cut off, or a field missing or of the wrong type)');
+  }
+}
+
+/**
  * Parse a model's reply into a record. Irrelevance is decided on the Answer field alone, so a
  * rationale that merely mentions the marker keeps the record (bug 4); when the question itself
  * contains the marker, the marker is taken as a possible real answer and nothing is dropped.
  */
 export function parseRecordText(text: string, opts: { chunks: number[]; question: string }): V1Record {
   if (text.trim() === '') throw new Error('empty reply: no record to parse');
+  rejectBrokenJson(text);
   const f = parseReplyFields(text);
   const markerInQuestion = hasNoInfoMarker(opts.question);
   const irrelevant =

@@ -12,7 +12,7 @@ import { recordsBlock, recordsText } from './collapse.ts';
 import { integrate } from './integrate.ts';
 import { fillTemplate, getProfile } from './profiles.ts';
 import { normalizeAnswer, optionLetters } from './question.ts';
-import { chunkList, clampConfidence, parseReplyFields, RecordSchema, type V1Record } from './record.ts';
+import { chunkList, clampConfidence, parseReplyFields, RecordSchema, rejectBrokenJson, type V1Record } from './record.ts';
 import { lettered, replyObject } from './reply.ts';
 
 export const ReduceInputSchema = z.object({
@@ -77,6 +77,7 @@ export function completeReduce(out: Partial<ReduceOutput>, input: ReduceInput): 
 
 /** Read the final answer from a model's free-text reply (the tolerant fallback of servers without structured output). */
 export function parseReduceReply(text: string, input: ReduceInput): ReduceOutput {
+  rejectBrokenJson(text);
   const f = parseReplyFields(text);
   if (f.answer === '') throw new Error('the reply has no answer');
   return completeReduce({ answer: f.answer, rationale: f.rationale, confidence: f.confidence }, input);
@@ -93,7 +94,7 @@ export const reduceOp = defineOp<ReduceInput, ReduceOutput>({
   // The reply holds only the fields the prompt lists; `finalize` completes it.
   replySchema: (input) => reduceReplySchema(input) as unknown as z.ZodType<ReduceOutput>,
   check: (out, input) =>
-    commonProblems(out, { profile: input.profile, question: input.question, source: recordsText(input.records), step: 'reduce' }),
+    commonProblems(out, { profile: input.profile, question: input.question, source: recordsText(input.records), step: 'reduce', hasMaterial: input.records.some((r) => !r.irrelevant) }),
   parse: (text, input) => lettered(parseReduceReply(text, input), input),
   // Only chunks that really stand behind the input records may be cited, whatever the reply held.
   finalize: (out, input) => completeReduce(out, input),
