@@ -107,6 +107,7 @@ function nameToken(t: string): boolean {
   return /\p{Ll}\p{Lu}/u.test(t);
 }
 
+const AUTHORS = /\b\p{Lu}[\p{L}'’-]+(?:\s+(?:and|&)\s+\p{Lu}[\p{L}'’-]+)?\s+et al\.?|\b\p{Lu}[\p{L}'’-]+\s+(?:and|&)\s+\p{Lu}[\p{L}'’-]+(?=\s+(?:propose|present|introduce|show|find|report|study|develop|design|use|argue|describe|evaluate)s?\b)/gu;
 const TITLE_WORD = /^\p{Lu}\p{Ll}+$/u;
 
 /**
@@ -115,16 +116,21 @@ const TITLE_WORD = /^\p{Lu}\p{Ll}+$/u;
  * stop word ("The", "This") is not part of it.
  */
 export function entitiesIn(text: string): string[] {
-  const clean = withoutCitations(text);
-  const tokens = clean.match(/[\p{L}\p{N}]+(?:[-'’][\p{L}\p{N}]+)*/gu) ?? [];
+  // A paper named by its authors ("Jia et al.", "Chen and Li et al.") is the citation's subject, not a claim.
+  const clean = withoutCitations(text).replace(AUTHORS, ' ');
   const out: string[] = [];
   let run: string[] = [];
+  let lastEnd = 0;
   const flush = () => {
     while (run.length && isStopWord(run[0].toLowerCase())) run.shift();
     if (run.length >= 2) out.push(run.join(' '));
     run = [];
   };
-  for (const t of tokens) {
+  for (const m of clean.matchAll(/[\p{L}\p{N}]+(?:[-'’][\p{L}\p{N}]+)*/gu)) {
+    const t = m[0];
+    // A run of capitalised words never crosses punctuation ("Using X and Cosmopedia, Jia …").
+    if (run.length && /[^\s]/.test(clean.slice(lastEnd, m.index))) flush();
+    lastEnd = m.index! + t.length;
     if (nameToken(t)) {
       flush();
       out.push(t);
@@ -205,6 +211,14 @@ export function bestPassage(src: SourceIndex, claim: string): Passage {
   return { index, text: src.sentences.slice(lo, hi).join(' '), overlap };
 }
 
+/** Share of the claim's content terms found anywhere in the source. */
+export function textOverlap(src: SourceIndex, claim: string): number {
+  const q = contentTerms(claim);
+  if (!q.length) return 1;
+  const have = new Set(src.terms.flat());
+  return q.filter((t) => have.has(t)).length / q.length;
+}
+
 /** The verdict on one citation of one sentence. */
 export interface KeyCheck {
   sentence: number;
@@ -230,7 +244,8 @@ export const DEFAULT_MIN_OVERLAP = 0.5;
 /**
  * Check every citation of a sentence lexically. A citation is supported when each number and
  * name of its claim occurs in its source (or, for a bracket citing several sources, in one of
- * them) and the claim's best passage in its own source holds at least `minOverlap` of its content terms.
+ * them) and the claim's best passage in its own source holds at least `minOverlap` of its content terms
+ * (for a bracket citing several sources, a collective claim, the whole source may hold them).
  * A key without a source text is unsupported.
  */
 export function checkSentence(sentenceId: number, sentence: string, sources: ReadonlyMap<string, SourceIndex>, o: CheckOptions = { minOverlap: DEFAULT_MIN_OVERLAP }): KeyCheck[] {
@@ -250,17 +265,22 @@ export function checkSentence(sentenceId: number, sentence: string, sources: Rea
       }
       const missing = claims.filter((c) => !found(src, c) && !group.some((g) => found(g, c))).map((c) => c.n);
       const p = bestPassage(src, seg.text);
-      const enough = seg.short || p.overlap >= o.minOverlap;
+      // A bracket citing several sources states what they share ("… centre on X and Y [@P1; @P2]"):
+      // each source must be about it somewhere, not in one passage.
+      const collective = seg.keys.length > 1;
+      const share = collective ? Math.max(p.overlap, textOverlap(src, seg.text)) : p.overlap;
+      const where = collective ? 'the source' : 'its best passage';
+      const enough = seg.short || share >= o.minOverlap;
       const reasons: string[] = [];
       if (missing.length) reasons.push(`not in the source: ${missing.join(', ')}`);
-      if (!enough) reasons.push(`only ${Math.round(p.overlap * 100)}% of the claim's content words are in its best passage`);
+      if (!enough) reasons.push(`only ${Math.round(share * 100)}% of the claim's content words are in ${where}`);
       out.push({
         sentence: sentenceId,
         key,
         supported: missing.length === 0 && enough,
-        reason: reasons.length ? reasons.join('; ') : `names and numbers found; ${Math.round(p.overlap * 100)}% of the content words in the passage`,
+        reason: reasons.length ? reasons.join('; ') : `names and numbers found; ${Math.round(share * 100)}% of the content words in ${where}`,
         evidence: p.text,
-        overlap: Math.round(p.overlap * 1000) / 1000,
+        overlap: Math.round(share * 1000) / 1000,
         missing,
       });
     }

@@ -174,3 +174,20 @@ describe('sentences written about papers', () => {
     expect(numbersIn('Models of 0.5-3B parameters')).toEqual(['0.5', '3']);
   });
 });
+
+describe('claims about several sources and about authors', () => {
+  it('checks a collective claim against each whole source and drops the source it does not describe', () => {
+    const t = 'A group of papers [@P1; @P2] centres on heavy hitters and summarisation quality.';
+    const checks = checkSentence(0, t, sources);
+    expect(checks.map((c) => [c.key, c.supported])).toEqual([
+      ['P1', false],
+      ['P2', true],
+    ]);
+    expect(checks[0].reason).toMatch(/in the source/);
+  });
+
+  it('does not take the authors named as subject, nor words across a comma, for a claimed name', () => {
+    expect(entitiesIn('Using FineWebEdu and Cosmopedia, Jia et al. generate 128K-length sequences [@P1].')).toEqual(['FineWebEdu']);
+    expect(entitiesIn('Chen and Li propose Grouped Query Attention [@P1].')).toEqual(['Grouped Query Attention']);
+  });
+});
