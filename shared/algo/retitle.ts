@@ -1,8 +1,8 @@
 /**
  * Headings that name the papers actually filed under each section: once the digests have placed
  * every paper, each section of an offline outline is retitled with the noun phrases that its
- * papers' titles and abstracts share and the rest of the collection rarely uses (a parent from
- * all the papers below it; a child avoids its parent's words; no heading repeats). Pure: no I/O.
+ * papers' titles and abstracts share and the rest of the collection rarely uses (leaves first; a
+ * parent from all the papers below it, avoiding its children's words; no heading repeats). Pure: no I/O.
  */
 import type { OutlineNode } from './outline.ts';
 import { indexPhrases, phraseCandidates, phraseHeading, rankGroupPhrases } from './phrases.ts';
@@ -36,21 +36,33 @@ export function retitleOutline(outline: OutlineNode, filed: ReadonlyMap<string, 
   collect(outline);
   const used = new Set<string>();
   const renamed: Retitled['renamed'] = [];
-  const go = (n: OutlineNode, avoid: Set<string>, depth: number): OutlineNode => {
-    let title = n.title;
-    if (depth > 0) {
-      const members = below.get(n.id) ?? [];
-      const ranked = members.length ? rankGroupPhrases(index, members, { topic, avoid, boost, max: 40 }) : [];
-      let fresh = '';
-      for (let skip = 0; skip < Math.min(ranked.length, 8) && (!fresh || used.has(fresh.toLowerCase())); skip++) fresh = phraseHeading(ranked.slice(skip), index.forms);
-      if (fresh && !used.has(fresh.toLowerCase())) {
-        if (fresh !== n.title) renamed.push({ id: n.id, from: n.title, to: fresh });
-        title = fresh;
-      }
-      used.add(title.toLowerCase());
+  const pick = (ranked: string[]) => {
+    for (let skip = 0; skip < Math.min(ranked.length, 8); skip++) {
+      const t = phraseHeading(ranked.slice(skip), index.forms);
+      if (t && !used.has(t.toLowerCase())) return t;
     }
-    const mine = depth > 0 ? new Set([...avoid, ...wordsOf(title)]) : avoid;
-    return { ...n, title, children: n.children.map((c) => go(c, mine, depth + 1)) };
+    return '';
   };
-  return { outline: go(outline, new Set(), 0), renamed };
+  // Bottom-up: children first, each from its own papers; a parent then takes a phrase most of its
+  // papers share that no child heading uses, or else joins its largest children's phrases.
+  const go = (n: OutlineNode, depth: number): OutlineNode => {
+    const kids = n.children.map((c) => go(c, depth + 1));
+    if (depth === 0) return { ...n, children: kids };
+    const members = below.get(n.id) ?? [];
+    let fresh = '';
+    if (kids.length) {
+      const avoid = new Set(kids.flatMap((k) => wordsOf(k.title)));
+      fresh = pick(rankGroupPhrases(index, members, { topic, avoid, boost, max: 40, minDf: Math.max(2, Math.ceil(members.length / 3)) }));
+      if (!fresh) {
+        const largest = [...kids].sort((x, y) => (below.get(y.id)?.length ?? 0) - (below.get(x.id)?.length ?? 0)).slice(0, 2);
+        const joined = largest.map((k) => k.title.split(' and ')[0]).join(' and ');
+        if (!used.has(joined.toLowerCase())) fresh = joined;
+      }
+    } else if (members.length) fresh = pick(rankGroupPhrases(index, members, { topic, boost, max: 40 }));
+    const title = fresh || n.title;
+    if (title !== n.title) renamed.push({ id: n.id, from: n.title, to: title });
+    used.add(title.toLowerCase());
+    return { ...n, title, children: kids };
+  };
+  return { outline: go(outline, 0), renamed };
 }
