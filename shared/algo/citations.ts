@@ -188,7 +188,9 @@ export function numberCitations(text: string, isKnown: (key: string) => boolean)
     if (uniq.length) marks++;
     return uniq.length ? `[${uniq.join(', ')}]` : '';
   });
-  return { text: out, order: [...numbers.keys()], dropped, marks };
+  // A mark a cut-off reply left open ("… papers [@P001;") cites nothing: remove it.
+  const closed = out.replace(/\[\s*@[\w:.\-;,@\s]*$/gm, '').replace(/[ \t]+$/gm, '');
+  return { text: closed, order: [...numbers.keys()], dropped, marks };
 }
 
 export interface RefSource {

@@ -276,7 +276,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
       };
       const done = async (value: O) => (await store(), { output: op.finalize ? op.finalize(value, input) : value, usage });
       const firstReply = await complete(c, messages, schema);
-      const got = interpret(op, input, firstReply.text, reply);
+      const got = interpret(op, input, firstReply.text, reply, firstReply.truncated);
       if (got.ok) return done(got.value);
       const stats = failureEntry(op.name, route.model.name);
       stats.invalidOutput++;
@@ -288,7 +288,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
         { role: 'user', content: repairNote(got.error, firstReply.truncated, schema) },
       ];
       const second = await complete(c, repair, schema);
-      const again = interpret(op, input, second.text, reply);
+      const again = interpret(op, input, second.text, reply, second.truncated);
       if (again.ok) return stats.repaired++, done(again.value);
       stats.invalidOutput++;
       // Two unusable replies: the op's deterministic offline implementation answers, and the

@@ -71,9 +71,11 @@ export function replySchemaOf<I, O>(op: OpDef<I, O>, input: I): z.ZodType<O> {
 
 /**
  * Read a reply: the first JSON candidate valid for `schema`, else the op's text parser; then
- * the op's own `check`. The error says what was wrong, in words a model can act on.
+ * the op's own `check`. The error says what was wrong, in words a model can act on. A reply cut
+ * off at the output limit is refused when only the text parser could read it: complete JSON
+ * proves the answer ended, free text does not.
  */
-export function interpret<I, O>(op: OpDef<I, O>, input: I, text: string, schema: z.ZodType<O> = op.output): { ok: true; value: O } | { ok: false; error: string } {
+export function interpret<I, O>(op: OpDef<I, O>, input: I, text: string, schema: z.ZodType<O> = op.output, truncated = false): { ok: true; value: O } | { ok: false; error: string } {
   let error = 'the reply contains no JSON value';
   let value: { v: O } | undefined;
   for (const candidate of jsonCandidates(text)) {
@@ -85,6 +87,7 @@ export function interpret<I, O>(op: OpDef<I, O>, input: I, text: string, schema:
     error = r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
   }
   if (!value && op.parse) {
+    if (truncated) return { ok: false, error: `${error}; the reply was cut off at the output limit before it ended` };
     try {
       const r = schema.safeParse(op.parse(text, input));
       if (r.success) value = { v: r.data };

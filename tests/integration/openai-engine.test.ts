@@ -176,6 +176,18 @@ describe('openai engine', () => {
     expect(r.fallback).toBeUndefined();
   });
 
+  it('refuses free text cut off at the output limit and asks for a shorter reply', async () => {
+    const srv = await tiny((n, _b, res) => {
+      const c = completion(n === 0 ? 'title: Cheap kernels\nscore: 5\nthemes: attention, co' : 'title: Cheap kernels\nscore: 5\nthemes: attention, cost');
+      if (n === 0) c.choices[0].finish_reason = 'length';
+      json(res, 200, c);
+    });
+    const { output, usage } = await engine(srv.url).execute(rateOp, input, env, meta);
+    expect(srv.bodies[1].messages.at(-1).content).toMatch(/cut off at the output limit/);
+    expect(output.themes).toEqual(['attention', 'cost']);
+    expect(usage.repairs).toBe(1);
+  });
+
   it('puts the schema into the prompt for a server without structured output, even when the op has a text parser', async () => {
     const srv = await tiny((_n, body, res) =>
       body.response_format ? json(res, 400, { error: { message: 'response_format is not supported' } }) : json(res, 200, completion(JSON.stringify({ title: 'a', score: 2, themes: ['b'], caveat: null }))),

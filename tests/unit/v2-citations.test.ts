@@ -137,3 +137,11 @@ describe('references', () => {
     expect(twice).toContain('@article{lovelace2025quantizinga,');
   });
 });
+
+describe('citation marks left open', () => {
+  it('removes a mark a cut-off reply left unclosed at the end of a line', () => {
+    const r = numberCitations('Eviction keeps heavy hitters [@P1]. A group of papers [@P2;\nNext line [@P2].', () => true);
+    expect(r.text).toBe('Eviction keeps heavy hitters [1]. A group of papers\nNext line [2].');
+    expect(r.order).toEqual(['P1', 'P2']);
+  });
+});
