@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { EngineSchema } from '../../shared/protocol/schemas.ts';
 import { contentKey, newJobId } from '../../shared/protocol/ids.ts';
 import { prepareInput, V2InputError, V2_INPUT_LIMITS } from '../../shared/protocol/v2-input.ts';
-import { submitJob, waitForJob, fetchResult } from '../../shared/client/client.ts';
+import { submitJob, waitForJob, fetchResult, uploadInput } from '../../shared/client/client.ts';
 import { defaultEngineName } from '../../shared/llm/select.ts';
 import { openCluster } from '../cluster.ts';
 import { progressPrinter } from '../progress.ts';
@@ -18,6 +18,7 @@ interface SurveyOpts extends ConnOpts, ModelOpts {
   out: string;
   blocks: string;
   seed?: string;
+  keepPartial?: boolean;
   groupSize: string;
   engine?: string;
   quiet?: boolean;
@@ -74,7 +75,8 @@ export function registerSurvey(program: Command): void {
       .option('--bibtex', 'also write <slug>.bib with the cited references')
       .option('--language <l>', 'write the survey in this language (model engines; citations and references unchanged; the offline engine ignores it)')
       .option('--verify <mode>', 'check every citation against its source: off, report (write <slug>.verify.json only) or repair (also remove or rewrite unsupported ones)', 'repair')
-      .option('--seed <n>', 'seed for every random choice')
+      .option('--keep-partial', 'accept a survey that cites fewer than half its papers or has an empty section (the shortfall is recorded and printed) instead of failing the job')
+      .option('--seed <n>', 'seed for every random choice (default: derived from the input and options, so a rerun repeats and is answered from the response cache)')
       .option('--max-input-mb <n>', 'refuse input files larger than this many megabytes', '64')
       .option('--engine <e>', 'openai or extractive (default: openai when OPENAI_BASE_URL is set)')
       .option('--json', 'print one JSON object (paths and figures) on stdout')
@@ -100,10 +102,9 @@ export function registerSurvey(program: Command): void {
       // Named by content: the same input gets the same key, so the job's default seed (derived
       // from its parameters) repeats and a rerun is answered from the response cache.
       const body = JSON.stringify(raw);
-      const inputKey = contentKey('inputs', body, 'json');
-      await cluster.bus.putBlob(inputKey, body);
+      const inputKey = await uploadInput(cluster.bus, contentKey('inputs', body, 'json'), body);
       say(`job ${jobId}: "${raw.title}", ${(raw.papers as unknown[]).length} papers, engine ${engine.data}, blocks ${blocks}`);
-      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex, ...(o.language ? { language: o.language } : {}), verify: o.verify as 'off' | 'report' | 'repair' } });
+      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex, ...(o.language ? { language: o.language } : {}), verify: o.verify as 'off' | 'report' | 'repair', ...(o.keepPartial ? { keepPartial: true } : {}) } });
       const status = await waitForJob(cluster.bus, jobId, { onEvent: o.quiet ? undefined : progressPrinter() });
       if (status.state !== 'succeeded') throw new Error(`job ${jobId} ${status.state}: ${status.error ?? 'no reason given'}`);
       const r = (await fetchResult(cluster.bus, status)) as Record<string, any>;
@@ -113,6 +114,9 @@ export function registerSurvey(program: Command): void {
       writeFileSync(md, r.markdown);
       writeFileSync(json, JSON.stringify({ job: jobId, ...r.record, usage: r.usage, wallMs: r.wallMs }, null, 2));
       if (typeof r.record?.bibtex === 'string') writeFileSync(join(o.out, `${r.slug}.bib`), r.record.bibtex);
+      const c = r.record?.counts ?? {};
+      if (c.repairs || c.fallbacks) say(`model replies: ${c.repairs ?? 0} repaired after a first unusable reply, ${c.fallbacks ?? 0} task(s) answered by the offline engine instead (listed under "fallbacks" in ${json})`);
+      if (r.record?.shortfall?.length) process.stderr.write(`kept as asked (--keep-partial), though ${r.record.shortfall.join('; ')}\n`);
       const verify = r.verification && r.verification.mode !== 'off' ? join(o.out, `${r.slug}.verify.json`) : undefined;
       if (verify) {
         writeFileSync(verify, JSON.stringify({ job: jobId, ...r.verification }, null, 2));
