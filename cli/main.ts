@@ -10,6 +10,7 @@ import { registerDlq } from './commands/dlq.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerSurveyEval } from './commands/bench-surveyeval.ts';
+import { registerAuth } from './commands/auth.ts';
 import { fail } from './common.ts';
 
 const program = new Command()
@@ -27,6 +28,7 @@ registerDlq(program);
 registerConfig(program);
 registerBench(program);
 registerSurveyEval(program);
+registerAuth(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -22,7 +22,7 @@ import type { JobScript } from '../shared/jobs/types.ts';
 import { names, type TaskKind } from '../shared/protocol/names.ts';
 import { startCoordinator } from './coordinator/coordinator.ts';
 import { createMetrics } from '../shared/obs/metrics.ts';
-import { startHealthServerFromEnv } from '../shared/obs/health.ts';
+import { startHealthServer, startHealthServerFromEnv, type HealthServer } from '../shared/obs/health.ts';
 import { JOB_SCRIPTS } from './coordinator/jobs/index.ts';
 
 export const ROLES = ['coordinator', 'mapper', 'convolver', 'reducer'] as const;
@@ -68,13 +68,24 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
   let connected = true;
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect') connected = false;
-      if (s.type === 'reconnect') connected = true;
+      if (s.type === 'disconnect') {
+        connected = false;
+        log.warn('NATS disconnected; reconnecting');
+      }
+      if (s.type === 'reconnect') {
+        // A restarted server may have lost what lives in memory (presence): provision again
+        // (idempotent; restricted credentials just check) before reporting ready.
+        await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS, replicas: o.env.MR_REPLICAS, updateExisting: false }).catch((e) =>
+          log.warn({ err: (e as Error).message }, 'after reconnecting: provisioning check failed'),
+        );
+        connected = true;
+        log.info('NATS reconnected');
+      }
       metrics.setNatsConnected(connected);
     }
   })().catch(() => undefined);
   metrics.setNatsConnected(true);
-  const health = await startHealthServerFromEnv(o.env.METRICS_PORT, {
+  const health = await startHealthOnFreePort(o.env.METRICS_PORT, log, {
     registry: metrics.registry,
     ready: () =>
       stopping ? { ready: false, reason: 'draining' } : connected ? true : { ready: false, reason: 'NATS disconnected' },
@@ -119,6 +130,23 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
       log.info(`${role} stopped`);
     },
   };
+}
+
+/**
+ * METRICS_PORT, or the next free port above it when another service on this host holds it
+ * (several `llmxmr service` processes on one machine): the port taken is logged. 0 is off.
+ */
+async function startHealthOnFreePort(port: number, log: Logger, opts: Parameters<typeof startHealthServerFromEnv>[1]): Promise<HealthServer | undefined> {
+  if (port === 0) return startHealthServerFromEnv(0, opts);
+  for (let p = port; ; p++) {
+    try {
+      const h = await startHealthServer({ ...opts, port: p });
+      if (p !== port) log.warn({ wanted: port, port: p }, `METRICS_PORT ${port} is taken on this host; metrics and health on ${p}`);
+      return h;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || p >= port + 32) throw e;
+    }
+  }
 }
 
 function namesFor(env: Env) {

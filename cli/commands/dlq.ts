@@ -143,7 +143,7 @@ export async function retryDeadLetters(bus: Bus, seqs: number[], o: { force?: bo
           republish = false;
           notes.push('the task has a successful result already; only the dead letter was removed');
         } else {
-          await bus.results.delete(key);
+          await bus.removeResult(dl.jobId, dl.taskId); // results are write-once: only a purge removes one
           notes.push('removed the stored failure');
         }
       }
@@ -151,7 +151,7 @@ export async function retryDeadLetters(bus: Bus, seqs: number[], o: { force?: bo
     if (dl.kind === 'jobs' && dl.jobId && status && TERMINAL.has(status.state)) {
       const loose = decodeLoose(dl.data) as { pipeline?: unknown } | undefined;
       const pipeline = typeof loose?.pipeline === 'string' ? loose.pipeline : status.pipeline;
-      await bus.setStatus({ jobId: dl.jobId, pipeline, state: 'queued', attempts: 0, submittedAt: status.submittedAt });
+      await bus.setStatus({ jobId: dl.jobId, pipeline, state: 'queued', attempts: 0, submittedAt: status.submittedAt, owner: status.owner });
       notes.push(`job status reset from ${status.state} to queued`);
     } else if (dl.kind !== 'jobs' && status && TERMINAL.has(status.state)) {
       notes.push(`job is ${status.state}: the task runs again but the job is not resumed`);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { jobSpecJsonSchema } from '../../shared/protocol/schemas.ts';
 import { newJobId } from '../../shared/protocol/ids.ts';
-import { cancelJob, fetchResult, submitJob, waitForJob } from '../../shared/client/client.ts';
+import { cancelJob, fetchResult, jobStatus, submitJob, waitForJob } from '../../shared/client/client.ts';
 import { openCluster } from '../cluster.ts';
 import { progressPrinter } from '../progress.ts';
 import { readTextFile, UsageError, withConnOptions, type ConnOpts } from '../common.ts';
@@ -40,7 +40,7 @@ export function registerJobs(program: Command): void {
     async (jobId: string, o: ConnOpts) => {
       const cluster = await openCluster(o);
       try {
-        const s = await cluster.bus.getStatus(jobId);
+        const s = await jobStatus(cluster.bus, jobId);
         if (!s) throw new UsageError(`no job ${jobId} on this bus (prefix ${cluster.env.MR_PREFIX})`);
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
       } finally {
@@ -53,7 +53,7 @@ export function registerJobs(program: Command): void {
     async (jobId: string, o: ConnOpts) => {
       const cluster = await openCluster(o);
       try {
-        const s = await cluster.bus.getStatus(jobId);
+        const s = await jobStatus(cluster.bus, jobId);
         if (!s) throw new UsageError(`no job ${jobId} on this bus`);
         if (s.state !== 'succeeded') throw new UsageError(`job ${jobId} is ${s.state}${s.error ? `: ${s.error}` : ''}`);
         process.stdout.write(`${JSON.stringify(await fetchResult(cluster.bus, s))}\n`);
@@ -67,7 +67,7 @@ export function registerJobs(program: Command): void {
     async (jobId: string, o: ConnOpts) => {
       const cluster = await openCluster(o);
       try {
-        if (!(await cluster.bus.getStatus(jobId))) throw new UsageError(`no job ${jobId} on this bus`);
+        if (!(await jobStatus(cluster.bus, jobId))) throw new UsageError(`no job ${jobId} on this bus`);
         await cancelJob(cluster.bus, jobId);
         process.stdout.write(`cancellation requested for ${jobId}\n`);
       } finally {

@@ -22,6 +22,8 @@ import {
 
 /** Results above this size go to the Object Store and KV keeps a reference. */
 const INLINE_RESULT_LIMIT = 512 * 1024;
+/** `outputKey` of an output stored as that many parts in the results bucket. */
+const PARTS_REF = 'kv-parts:';
 
 export class Bus {
   private constructor(
@@ -81,25 +83,61 @@ export class Bus {
     if (!d.ok) return null;
     const r = d.value;
     if (r.outputKey) {
-      const bytes = await this.getBlob(r.outputKey);
-      r.output = bytes ? JSON.parse(new TextDecoder().decode(bytes)) : undefined;
+      // A stored output that cannot be read is an error (the task is retried), never an "ok"
+      // result without its output.
+      const bytes = r.outputKey.startsWith(PARTS_REF) ? await this.readParts(r, Number(r.outputKey.slice(PARTS_REF.length))) : await this.getBlob(r.outputKey);
+      if (!bytes) throw new Error(`the output of task ${r.taskId} (job ${r.jobId}) is missing from the store (${r.outputKey})`);
+      r.output = JSON.parse(new TextDecoder().decode(bytes));
     }
     return r;
+  }
+
+  /** Key of one part of a large task output (outside `<jobId>.>`, which a job's watch covers). */
+  private partKey(jobId: string, taskId: string, i: number): string {
+    return `_parts.${jobId}.${taskId}.${i}`;
+  }
+
+  private async readParts(r: TaskResult, count: number): Promise<Uint8Array | null> {
+    if (!Number.isInteger(count) || count < 1) return null;
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const e = await this.results.get(this.partKey(r.jobId, r.taskId, i));
+      if (!e || e.operation !== 'PUT') return null;
+      parts.push(e.value);
+    }
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Remove a stored task result (an administrator's operation: results are write-once on the
+   * server, so only a stream purge of the key removes one).
+   */
+  async removeResult(jobId: string, taskId: string): Promise<void> {
+    const stream = `KV_${this.names.buckets.results}`;
+    await this.jsm.streams.purge(stream, { filter: `$KV.${this.names.buckets.results}.${this.names.resultKey(jobId, taskId)}` });
   }
 
   /** Store a result unless one exists (create-if-absent). Returns false when it already existed. */
   async putResult(r: TaskResult): Promise<boolean> {
     let payload = encode(r);
     if (payload.byteLength > INLINE_RESULT_LIMIT) {
-      const outputKey = `results/${r.jobId}/${r.taskId}.json`;
-      await this.putBlob(outputKey, JSON.stringify(r.output));
-      payload = encode({ ...r, output: undefined, outputKey });
+      // Large outputs go to write-once parts in the same bucket: workers never write the Object
+      // Store. A part that exists already (a retry of the same task) is kept.
+      const bytes = new TextEncoder().encode(JSON.stringify(r.output));
+      const count = Math.ceil(bytes.byteLength / INLINE_RESULT_LIMIT);
+      for (let i = 0; i < count; i++) {
+        const part = bytes.subarray(i * INLINE_RESULT_LIMIT, (i + 1) * INLINE_RESULT_LIMIT);
+        await this.results.create(this.partKey(r.jobId, r.taskId, i), part).catch((e: Error) => {
+          if (!/wrong last sequence|exists|10071|maximum messages per subject/i.test(String(e.message))) throw e;
+        });
+      }
+      payload = encode({ ...r, output: undefined, outputKey: `${PARTS_REF}${count}` });
     }
     try {
       await this.results.create(this.names.resultKey(r.jobId, r.taskId), payload);
       return true;
     } catch (e) {
-      if (/wrong last sequence|exists|10071/i.test(String((e as Error).message))) return false;
+      if (/wrong last sequence|exists|10071|maximum messages per subject/i.test(String((e as Error).message))) return false;
       throw e;
     }
   }

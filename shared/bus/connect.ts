@@ -84,29 +84,77 @@ export function authOptions(auth: NatsAuth): Partial<ConnectionOptions> {
   return o;
 }
 
+const identities = new WeakMap<NatsConnection, string | undefined>();
+
+/**
+ * The identity a connection authenticated with, as one subject token (the last token of its
+ * inbox prefix: the user name or the nkey's public key); undefined without credentials.
+ */
+export function connectionIdentity(nc: NatsConnection): string | undefined {
+  return identities.get(nc);
+}
+
+/** Why the first connection failed, in the words an operator needs. */
+export type ConnectFailure = 'credentials' | 'tls' | 'unreachable';
+
+export class NatsConnectError extends Error {
+  constructor(
+    message: string,
+    readonly kind: ConnectFailure,
+  ) {
+    super(message);
+    this.name = 'NatsConnectError';
+  }
+}
+
+export function classifyConnectError(msg: string): ConnectFailure {
+  if (/authorization|authentication|permissions|user authentication/i.test(msg)) return 'credentials';
+  if (/tls|ssl|certificate|self[- ]signed|handshake|CERT_|unable to verify|altnames|wrong version number/i.test(msg)) return 'tls';
+  return 'unreachable';
+}
+
 export async function connectNats(auth: NatsAuth, opts: ConnectOptions = {}): Promise<NatsConnection> {
   const servers = auth.NATS_URL.split(',').map((s) => s.trim());
   const where = redactUrl(auth.NATS_URL);
   const options = authOptions(auth);
+  let nc: NatsConnection;
   try {
-    return await connect({
+    nc = await connect({
       servers,
       name: opts.name,
       timeout: opts.timeoutMs ?? 5_000,
       reconnect: opts.reconnect ?? true,
       maxReconnectAttempts: opts.reconnect === false ? 0 : -1,
+      // backoff between attempts: 1-2 s with jitter, for as long as the process runs
+      reconnectTimeWait: 1_000,
+      reconnectJitter: 1_000,
       ...options,
     });
   } catch (e) {
     const msg = (e as Error).message;
-    if (/authorization|authentication|permissions/i.test(msg)) {
-      throw new Error(
-        `NATS at ${where} refused these credentials (${msg}): check NATS_USER/NATS_PASS, NATS_TOKEN, NATS_NKEY_SEED or NATS_CREDS`,
+    const cause = (e as { cause?: Error }).cause?.message;
+    const full = cause && !msg.includes(cause) ? `${msg}: ${cause}` : msg;
+    const kind = classifyConnectError(full);
+    if (kind === 'credentials') {
+      throw new NatsConnectError(
+        `NATS at ${where} refused these credentials (${full}): check NATS_USER/NATS_PASS, NATS_TOKEN, NATS_NKEY_SEED or NATS_CREDS`,
+        kind,
       );
     }
-    throw new Error(
-      `cannot connect to NATS at ${where}: ${msg}. ` +
+    if (kind === 'tls') {
+      throw new NatsConnectError(
+        `TLS with NATS at ${where} failed (${full}): check NATS_TLS_CA (the CA that signed the server's certificate), ` +
+          'the host name in NATS_URL against the certificate, and NATS_TLS_CERT/NATS_TLS_KEY if the server verifies clients',
+        kind,
+      );
+    }
+    throw new NatsConnectError(
+      `cannot connect to NATS at ${where}: ${full}. ` +
         'Start a server (e.g. `nats-server -js`), set NATS_URL / --nats, or use --embedded.',
+      kind,
     );
   }
+  const inbox = options.inboxPrefix;
+  identities.set(nc, inbox && inbox !== '_INBOX' ? inbox.split('.').pop() : undefined);
+  return nc;
 }

@@ -6,6 +6,7 @@
 import {
   AckPolicy,
   DeliverPolicy,
+  DiscardPolicy,
   RetentionPolicy,
   StorageType,
   type JetStreamManager,
@@ -18,6 +19,7 @@ import { Objm } from '@nats-io/obj';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { TASK_KINDS, type Names } from '../protocol/names.ts';
 import { streamNames } from '../security/permissions.ts';
+import { ownerNames } from '../security/owners.ts';
 
 export interface ProvisionOptions {
   /** Deliveries of a task before it is dead-lettered. */
@@ -148,15 +150,19 @@ async function provisionAll(nc: NatsConnection, n: Names, opts: ProvisionOptions
   const update = opts.updateExisting ?? true;
   const replicas = opts.replicas ?? 1;
   // Jobs and tasks: work queues with publish deduplication (the task id is the message id).
-  const workQueue = (name: string, subject: string) =>
-    ensureStream(jsm, { name, subjects: [subject], retention: RetentionPolicy.Workqueue, storage, num_replicas: replicas, duplicate_window: dup, max_msg_size: 1024 * 1024 }, update);
+  const workQueue = (name: string, subject: string | string[]) =>
+    ensureStream(jsm, { name, subjects: Array.isArray(subject) ? subject : [subject], retention: RetentionPolicy.Workqueue, storage, num_replicas: replicas, duplicate_window: dup, max_msg_size: 1024 * 1024 }, update);
   // Events and dead letters: kept for a while, for people and tools to read.
   const kept = (name: string, subject: string, maxAge: number, extra: Partial<StreamConfig> = {}) =>
     ensureStream(jsm, { name, subjects: [subject], retention: RetentionPolicy.Limits, storage, num_replicas: replicas, max_age: maxAge, ...extra }, update);
-  await workQueue(n.streams.jobs, n.subjects.submit);
+  const o = ownerNames(n.prefix);
+  // The administrator's subject and one per publisher (the token is the authenticated owner).
+  await workQueue(n.streams.jobs, [n.subjects.submit, o.submitUsers]);
   await workQueue(n.streams.tasks, `${n.prefix}.tasks.>`);
   await kept(n.streams.events, n.subjects.eventsAll, DAY_NS, { max_msgs_per_subject: 10_000 });
   await kept(n.streams.dlq, `${n.prefix}.dlq.>`, 14 * DAY_NS);
+  // Publishers' input documents, in parts, until a coordinator stages them for the job.
+  await kept(o.uploadsStream, o.uploadsAll, DAY_NS, { max_msg_size: 1024 * 1024 });
   const ackWait = opts.ackWaitMs * MS;
   await ensureConsumer(jsm, n.streams.jobs, {
     durable_name: n.consumers.coordinator,
@@ -180,7 +186,23 @@ async function provisionAll(nc: NatsConnection, n: Names, opts: ProvisionOptions
   const kvStorage = storage;
   await kvm.create(n.buckets.jobs, { history: 1, storage: kvStorage, replicas });
   await kvm.create(n.buckets.results, { history: 1, storage: kvStorage, replicas, maxValueSize: 1024 * 1024 });
+  await writeOnce(jsm, `KV_${n.buckets.results}`);
   await kvm.create(n.buckets.llmcache, { history: 1, storage: kvStorage, replicas, ttl: 30 * 24 * 3600 * 1000 });
-  await kvm.create(n.buckets.workers, { history: 1, storage: StorageType.Memory, replicas, ttl: 20_000 });
+  // Presence survives a server restart on disk (an existing bucket keeps the storage it has):
+  // after a restart, restricted services, which may not create buckets, find it still there.
+  await kvm.create(n.buckets.workers, { history: 1, storage: kvStorage, replicas, ttl: 20_000 });
   await new Objm(nc).create(n.objectStore, { storage: kvStorage, replicas });
+  await new Objm(nc).create(o.finalStore, { storage: kvStorage, replicas });
+}
+
+/**
+ * Make every key of a bucket write-once on the server: a second message on a key's subject
+ * (put, update, delete or purge marker) is refused with "maximum messages per subject
+ * exceeded", whoever sends it. Only an administrator's stream purge removes a key.
+ */
+async function writeOnce(jsm: JetStreamManager, stream: string): Promise<void> {
+  const info = await jsm.streams.info(stream);
+  const c = info.config;
+  if (c.discard_new_per_subject && c.discard === DiscardPolicy.New && c.max_msgs_per_subject === 1) return;
+  await jsm.streams.update(stream, { ...c, discard: DiscardPolicy.New, max_msgs_per_subject: 1, discard_new_per_subject: true });
 }

@@ -107,7 +107,7 @@ export class TaskClient implements OpRunner {
     if (known?.status === 'failed' && this.o.retryFailed && !this.retried.has(id)) {
       this.retried.add(id);
       this.seen.delete(id);
-      await this.bus.results.delete(this.bus.names.resultKey(this.o.jobId, id));
+      await this.bus.removeResult(this.o.jobId, id); // results are write-once: only a purge removes one
       known = null;
       await this.publish(op, id, input, 1);
     } else if (!known) {

@@ -137,6 +137,8 @@ export const JobStatusSchema = z.object({
   /** Object Store key of the full JSON result. */
   resultKey: z.string().optional(),
   cancelRequested: z.boolean().optional(),
+  /** The authenticated publisher that submitted the job (absent: submitted by an administrator). */
+  owner: z.string().optional(),
 });
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 

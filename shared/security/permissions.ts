@@ -18,6 +18,7 @@
  * `shared/bus/connect.ts` picks the same prefix from NATS_USER.
  */
 import { names as makeNames, type Names, type TaskKind } from '../protocol/names.ts';
+import { API_VERBS, ownerNames, userToken } from './owners.ts';
 
 export const SECURITY_ROLES = ['admin', 'coordinator', 'mapper', 'convolver', 'reducer', 'client'] as const;
 export type SecurityRole = (typeof SECURITY_ROLES)[number];
@@ -29,6 +30,8 @@ export interface SubjectRules {
 export interface Permissions {
   publish: SubjectRules;
   subscribe: SubjectRules;
+  /** May answer requests it received (publish to their reply subjects only): coordinators. */
+  allowResponses?: boolean;
 }
 
 const WORKER_KIND: Record<'mapper' | 'convolver' | 'reducer', TaskKind> = { mapper: 'map', convolver: 'convolve', reducer: 'reduce' };
@@ -66,7 +69,7 @@ function pullFrom(stream: string, consumer: string): string[] {
   return [`${API}.CONSUMER.INFO.${stream}.${consumer}`, `${API}.CONSUMER.MSG.NEXT.${stream}.${consumer}`, `$JS.ACK.${stream}.${consumer}.>`];
 }
 function objRead(store: string): string[] {
-  return [`${API}.STREAM.MSG.GET.OBJ_${store}`, `${API}.DIRECT.GET.OBJ_${store}.>`, ...orderedConsumer(`OBJ_${store}`)];
+  return [`${API}.STREAM.MSG.GET.OBJ_${store}`, `${API}.DIRECT.GET.OBJ_${store}`, `${API}.DIRECT.GET.OBJ_${store}.>`, ...orderedConsumer(`OBJ_${store}`)];
 }
 function objWrite(store: string): string[] {
   return [`$O.${store}.>`, `${API}.STREAM.PURGE.OBJ_${store}`];
@@ -74,10 +77,13 @@ function objWrite(store: string): string[] {
 
 /** Every stream of the prefix, by its JetStream name. */
 export function streamNames(n: Names): string[] {
+  const o = ownerNames(n.prefix);
   return [
     ...Object.values(n.streams),
+    o.uploadsStream,
     ...Object.values(n.buckets).map((b) => `KV_${b}`),
     `OBJ_${n.objectStore}`,
+    `OBJ_${o.finalStore}`,
   ];
 }
 
@@ -92,6 +98,7 @@ function managementDeny(): string[] {
     `${API}.STREAM.CREATE.>`,
     `${API}.STREAM.UPDATE.>`,
     `${API}.STREAM.DELETE.>`,
+    `${API}.STREAM.PURGE.>`,
     `${API}.CONSUMER.DURABLE.CREATE.>`,
     `${API}.ACCOUNT.>`,
     `${API}.META.>`,
@@ -101,10 +108,13 @@ function managementDeny(): string[] {
 
 /**
  * The permissions of one role for the cluster under `prefix`. `inbox` is the inbox prefix of the
- * user holding them (see `inboxPrefixFor`).
+ * user holding them (see `inboxPrefixFor`); `user` is a publisher's own name (role `client`),
+ * which scopes its submission, upload, request and event subjects (default: the inbox's last
+ * token).
  */
-export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_INBOX'): Permissions {
+export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_INBOX', user?: string): Permissions {
   const n = makeNames(prefix);
+  const o = ownerNames(prefix);
   const p = n.prefix;
   const b = n.buckets;
   const inboxSub = `${inbox}.>`;
@@ -119,6 +129,8 @@ export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_IN
           `${p}.tasks.>`,
           `${p}.events.>`,
           `${p}.dlq.>`,
+          // a job's progress, relayed to its owner
+          `${p}.api.*.events.>`,
           // exhausted tasks: read by sequence, then remove from the work queue
           `${API}.STREAM.MSG.GET.${n.streams.tasks}`,
           `${API}.STREAM.MSG.DELETE.${n.streams.tasks}`,
@@ -130,16 +142,24 @@ export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_IN
           ...kvPut(b.workers, 'coordinator.>'),
           ...objRead(n.objectStore),
           ...objWrite(n.objectStore),
+          ...objRead(o.finalStore),
+          ...objWrite(o.finalStore),
+          // uploaded inputs: read once, staged into the Object Store
+          ...orderedConsumer(o.uploadsStream),
         ],
-        deny: [...managementDeny(), `${p}.jobs.>`],
+        deny: [...managementDeny(), `${p}.jobs.>`, `${p}.uploads.>`],
       },
       subscribe: {
         allow: [
           inboxSub,
           `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${n.streams.tasks}.*`,
           n.subjects.cancelAll,
+          // the jobs' events (relayed to owners) and the publishers' requests
+          n.subjects.eventsAll,
+          ...API_VERBS.map((v) => o.apiAll(v)),
         ],
       },
+      allowResponses: true,
     };
   }
 
@@ -150,6 +170,8 @@ export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_IN
         allow: [
           ...common(n),
           ...pullFrom(n.streams.tasks, n.consumers[kind]),
+          // results are write-once on the server (a second write to a key is refused), so
+          // "put" here can only create a task's result, never overwrite or delete one
           ...kvGet(b.results),
           ...kvPut(b.results),
           // cancellation check before a task runs: read-only, no listing or watching
@@ -157,41 +179,56 @@ export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_IN
           ...kvGet(b.llmcache),
           ...kvPut(b.llmcache),
           ...kvPut(b.workers, `${role}.>`),
+          // task inputs staged by coordinators; read-only (large outputs go to the results bucket)
           ...objRead(n.objectStore),
-          // results above the inline limit are stored in the Object Store
-          ...objWrite(n.objectStore),
           `${p}.events.>`,
           n.subjects.dlq(kind),
         ],
-        deny: [...managementDeny(), `${p}.jobs.>`, `${p}.tasks.>`, `${p}.control.>`, `$KV.${b.jobs}.>`],
+        deny: [
+          ...managementDeny(),
+          `${API}.STREAM.PURGE.>`,
+          `${API}.STREAM.MSG.DELETE.>`,
+          `$O.>`,
+          `${p}.jobs.>`,
+          `${p}.tasks.>`,
+          `${p}.control.>`,
+          `${p}.api.>`,
+          `${p}.uploads.>`,
+          `$KV.${b.jobs}.>`,
+          `${API}.CONSUMER.CREATE.OBJ_${o.finalStore}.>`,
+        ],
       },
       subscribe: { allow: [inboxSub] },
     };
   }
 
-  // client
+  // client: a publisher, confined to its own subjects; it never reads or writes a store
+  const me = userToken(user ?? inbox.split('.').pop()!);
   return {
     publish: {
       allow: [
         ...common(n),
-        n.subjects.submit,
-        n.subjects.cancelAll,
-        ...kvGet(b.jobs),
-        ...kvPut(b.jobs),
+        o.submitAs(me),
+        `${p}.uploads.${me}.>`,
+        ...API_VERBS.map((v) => o.api(me, v)),
         // which services are alive (presence), read-only
         ...kvGet(b.workers),
         ...orderedConsumer(`KV_${b.workers}`),
-        ...objRead(n.objectStore),
-        ...objWrite(n.objectStore),
-        // replay of a job's events
-        ...orderedConsumer(n.streams.events),
-        // `llmxmr dlq list`: read-only
-        `${API}.STREAM.MSG.GET.${n.streams.dlq}`,
-        ...orderedConsumer(n.streams.dlq),
       ],
-      deny: [...managementDeny(), `${p}.tasks.>`, `${p}.dlq.>`, `${p}.events.>`, `$JS.ACK.>`],
+      deny: [
+        ...managementDeny(),
+        `${API}.STREAM.PURGE.>`,
+        `${API}.STREAM.MSG.DELETE.>`,
+        `${p}.tasks.>`,
+        `${p}.dlq.>`,
+        `${p}.events.>`,
+        `${p}.control.>`,
+        `$JS.ACK.>`,
+        `$KV.>`,
+        `$O.>`,
+      ],
     },
-    subscribe: { allow: [inboxSub, n.subjects.eventsAll] },
+    subscribe: { allow: [inboxSub, `${p}.api.${me}.events.>`] },
   };
 }
 
@@ -200,6 +237,11 @@ export interface ConfigUser {
   /** User name and password (or a bcrypt hash of it, as nats-server accepts). */
   user?: string;
   password?: string;
+  /**
+   * Instead of `password`: the name of an environment variable of the nats-server process that
+   * holds it (written as `$NAME`, so the configuration itself holds no secret).
+   */
+  passwordEnv?: string;
   /** A user nkey (public key, starting with "U") instead of user/password. */
   nkey?: string;
   /** Inbox prefix of this user's connections; defaults to `_INBOX.<user or nkey>`. */
@@ -237,14 +279,8 @@ export function userInbox(u: ConfigUser): string {
   throw new Error('a user needs "user" and "password", or "nkey"');
 }
 
-/**
- * nats-server configuration text: one account with JetStream, one entry per user carrying the
- * permissions of its role. Unauthenticated connections are refused.
- */
-export function natsServerConfig(o: ServerConfigOptions): string {
-  const n = makeNames(o.prefix);
-  const account = o.account ?? n.prefix.toUpperCase();
-  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(account)) throw new Error(`invalid account name "${account}"`);
+/** The `users: [...]` entries, indented for an account or an authorization block. */
+function userEntries(o: ServerConfigOptions): string {
   if (o.users.length === 0) throw new Error('at least one user is needed');
   const seen = new Set<string>();
   const users = o.users.map((u) => {
@@ -253,10 +289,12 @@ export function natsServerConfig(o: ServerConfigOptions): string {
     if (!id) throw new Error('a user needs "user" and "password", or "nkey"');
     if (seen.has(id)) throw new Error(`user "${id}" is listed twice`);
     seen.add(id);
-    if (u.user && !u.password) throw new Error(`user "${u.user}" has no password`);
+    if (u.user && !u.password && !u.passwordEnv) throw new Error(`user "${u.user}" has no password`);
+    if (u.passwordEnv && !/^[A-Z_][A-Z0-9_]*$/.test(u.passwordEnv)) throw new Error(`"${u.passwordEnv}" is not an environment variable name`);
     if (u.nkey && !/^U[A-Z2-7]{55}$/.test(u.nkey)) throw new Error(`"${u.nkey}" is not a user nkey (public key starting with "U")`);
-    const perms = rolePermissions(o.prefix, u.role, userInbox(u));
-    const ident = u.user ? `user: ${q(u.user)}, password: ${q(u.password!)}` : `nkey: ${q(u.nkey!)}`;
+    const perms = rolePermissions(o.prefix, u.role, userInbox(u), u.user ?? u.nkey);
+    const secret = u.passwordEnv ? `$${u.passwordEnv}` : q(u.password!);
+    const ident = u.user ? `user: ${q(u.user)}, password: ${secret}` : `nkey: ${q(u.nkey!)}`;
     const ind = '        ';
     return [
       `      { # role: ${u.role}`,
@@ -264,10 +302,23 @@ export function natsServerConfig(o: ServerConfigOptions): string {
       `        permissions: {`,
       `${ind}  publish: ${rules(perms.publish, `${ind}  `)}`,
       `${ind}  subscribe: ${rules(perms.subscribe, `${ind}  `)}`,
+      ...(perms.allowResponses ? [`${ind}  allow_responses: true`] : []),
       `        }`,
       `      }`,
     ].join('\n');
   });
+  return users.join(',\n');
+}
+
+/**
+ * nats-server configuration text: one account with JetStream, one entry per user carrying the
+ * permissions of its role. Unauthenticated connections are refused.
+ */
+export function natsServerConfig(o: ServerConfigOptions): string {
+  const n = makeNames(o.prefix);
+  const account = o.account ?? n.prefix.toUpperCase();
+  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(account)) throw new Error(`invalid account name "${account}"`);
+  const users = userEntries(o);
   const js = o.storeDir ? `jetstream {\n  store_dir: ${q(o.storeDir)}\n}` : 'jetstream: enabled';
   return [
     `# nats-server configuration for the llmxmapreduce cluster under prefix "${n.prefix}"`,
@@ -278,10 +329,19 @@ export function natsServerConfig(o: ServerConfigOptions): string {
     `  ${account}: {`,
     '    jetstream: enabled',
     '    users: [',
-    users.join(',\n'),
+    users,
     '    ]',
     '  }',
     '}',
     '',
   ].join('\n');
+}
+
+/**
+ * An `authorization` block for an existing server configuration (the global account, which
+ * JetStream and KEDA's scaler use there), to be included from it. Meant for passwords given as
+ * environment variables (`passwordEnv`), so the file holds no secret and can be checked in.
+ */
+export function authorizationBlock(o: Omit<ServerConfigOptions, 'account' | 'storeDir'>, header: string[] = []): string {
+  return [...header.map((h) => `# ${h}`), 'authorization {', '  users: [', userEntries(o).replace(/^ {4}/gm, ''), '  ]', '}', ''].join('\n');
 }

@@ -12,6 +12,7 @@ import { connect } from '@nats-io/transport-node';
 import { findNatsServer, freePort, NATS_INSTALL_HINT } from '../../shared/bus/nats-server.ts';
 import { natsServerConfig, type ConfigUser, type SecurityRole } from '../../shared/security/permissions.ts';
 import { loadEnv, type Env } from '../../shared/config/env.ts';
+import { authInit } from '../../cli/commands/auth.ts';
 
 export interface SecureNats {
   url: string;
@@ -76,6 +77,80 @@ export async function startSecureNats(prefix: string, extraUsers: ConfigUser[] =
         NATS_USER: role,
         NATS_PASS: passwords[role],
         MR_PREFIX: prefix,
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+        METRICS_PORT: '0',
+        MR_ACK_WAIT_MS: '5000',
+        MR_MAX_DELIVER: '3',
+        ...over,
+      }),
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface AuthInitNats {
+  url: string;
+  dir: string;
+  /** Server log (permission violations are logged here). */
+  log(): string;
+  /** Environment of a user (a role's user or a publisher), read from the `<name>.env` that `auth init` wrote. */
+  env(name: string, over?: Record<string, string>): Env;
+  stop(): Promise<void>;
+}
+
+/** A private nats-server run with the files `llmxmr auth init --users …` writes, as an operator would. */
+export async function startAuthInitNats(prefix: string, publishers: string[]): Promise<AuthInitNats> {
+  const bin = findNatsServer();
+  if (!bin) throw new Error(NATS_INSTALL_HINT);
+  const dir = mkdtempSync(join(tmpdir(), 'llmxmr-authinit-'));
+  const port = await freePort();
+  const url = `nats://127.0.0.1:${port}`;
+  authInit({ dir, users: publishers.join(','), prefix, url });
+  const readEnv = (name: string): Record<string, string> =>
+    Object.fromEntries(
+      readFileSync(join(dir, `${name}.env`), 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+  const logPath = join(dir, 'server.log');
+  const child: ChildProcess = spawn(bin, ['-c', join(dir, 'nats.conf'), '-a', '127.0.0.1', '-p', String(port), '-l', logPath], { stdio: 'ignore' });
+  const admin = readEnv('admin');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited at start (code ${child.exitCode}); see ${logPath}`);
+    try {
+      const nc = await connect({ servers: url, user: admin.NATS_USER, pass: admin.NATS_PASS, timeout: 500, reconnect: false });
+      await nc.close();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`nats-server did not accept the admin login on ${url} in time`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    dir,
+    log: () => {
+      try {
+        return readFileSync(logPath, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    env: (name, over = {}) =>
+      loadEnv({
+        ...readEnv(name),
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
         METRICS_PORT: '0',
         MR_ACK_WAIT_MS: '5000',
