@@ -16,7 +16,7 @@ export interface Fence {
 export interface PromptView {
   /** Every message's text, in order. */
   all: string;
-  /** Text outside fenced blocks (the instructions). */
+  /** Text outside fenced blocks (the instructions), without lines of JSON (a schema written into the prompt). */
   instructions: string;
   fences: Fence[];
 }
@@ -62,8 +62,9 @@ function cleanLabel(line: string): string {
     .trim();
 }
 
+/** The request as a model reads it; earlier assistant replies (a repair round) are not source material. */
 export function readPrompt(messages: readonly Message[]): PromptView {
-  const texts = messages.map(messageText);
+  const texts = messages.filter((m) => m?.role !== 'assistant').map(messageText);
   const fences: Fence[] = [];
   const outside: string[] = [];
   for (const t of texts) {
@@ -71,7 +72,24 @@ export function readPrompt(messages: readonly Message[]): PromptView {
     fences.push(...b.fences);
     outside.push(b.outside);
   }
-  return { all: texts.join('\n\n'), instructions: outside.join('\n\n'), fences };
+  return { all: texts.join('\n\n'), instructions: withoutJsonLines(outside.join('\n\n')), fences };
+}
+
+/** Drop lines that are one JSON object (the schema the engine adds): they describe the reply, not the task. */
+function withoutJsonLines(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => {
+      const t = l.trim();
+      if (!t.startsWith('{') || !t.endsWith('}')) return true;
+      try {
+        JSON.parse(t);
+        return false;
+      } catch {
+        return true;
+      }
+    })
+    .join('\n');
 }
 
 const SCHEMA_MARK = 'It must satisfy this JSON Schema:\n';

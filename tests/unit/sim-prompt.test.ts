@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { fence } from '../../shared/ops/op.ts';
-import { digestOp } from '../../shared/ops/v2/index.ts';
+import { digestOp, writeOp } from '../../shared/ops/v2/index.ts';
+import { citedKeys } from '../../shared/algo/citations.ts';
 import { schemaNote, withSystemNote } from '../../shared/llm/structured.ts';
 import { fencedBlocks, opNameOf, readPrompt, schemaInPrompt } from '../../shared/sim/prompt.ts';
 import { KNOWN_OPS, respondJson } from '../../shared/sim/respond/index.ts';
@@ -22,7 +23,18 @@ describe('sim prompt reading', () => {
     const schema = { type: 'object', title: 'v2.digest', properties: { a: { type: 'string', enum: ['S1', 'S2'] } }, required: ['a'] };
     const messages = withSystemNote([{ role: 'system', content: 'You digest papers.' }, { role: 'user', content: 'Digest it.' }], schemaNote(schema));
     expect(schemaInPrompt(messages)).toEqual(schema);
+    expect(readPrompt(messages).instructions).not.toContain('"enum"'); // the schema describes the reply, it is not a task
     expect(schemaInPrompt([{ role: 'user', content: 'no schema here' }])).toBeUndefined();
+  });
+
+  it('writes a leaf section, not the root, when the schema in the prompt mentions an abstract field', async () => {
+    const digests = PAPERS.slice(2, 4).map((p) => ({ paperId: p.id, paperTitle: p.title, text: `${p.text} [@${p.id}]` }));
+    const input = writeOp.input.parse({ title: TOPIC, role: 'leaf', node: { id: 'S1.2', number: '1.2', title: 'Token Eviction', construction: 'evicted tokens', analysis: '' }, digests });
+    const { json } = replySchema(writeOp, input);
+    const sent = withSystemNote(await writeOp.prompt(input, { blobText: async () => '' }), schemaNote(json));
+    const r = respondJson({ messages: sent, schema: schemaInPrompt(sent)!, maxTokens: 4000 }, createRng(1)).value as { text: string; abstract?: string };
+    expect(r.abstract).toBeUndefined();
+    expect(citedKeys(r.text).sort()).toEqual(['P003', 'P004']);
   });
 
   it('answers a digest request whose schema is only in the prompt with an op-shaped, valid reply', async () => {

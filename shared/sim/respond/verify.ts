@@ -29,6 +29,14 @@ export function checksOf(ctx: RespondCtx): ShownCheck[] {
 
 const numbers = (s: string) => s.match(/\d+(?:\.\d+)?/g) ?? [];
 
+/** The start of a text cut at a word boundary (still an exact quote, no ellipsis). */
+function exactCut(s: string, n: number): string {
+  if (s.length <= n) return s;
+  const cut = s.slice(0, n);
+  const space = cut.lastIndexOf(' ');
+  return space > n / 2 ? cut.slice(0, space) : cut;
+}
+
 export function respondVerify(ctx: RespondCtx): Record<string, unknown> {
   const checks = checksOf(ctx).map((c) => {
     const want = [...new Set(stems(c.text))];
@@ -37,13 +45,13 @@ export function respondVerify(ctx: RespondCtx): Record<string, unknown> {
     const missingNumbers = numbers(c.text).filter((n) => !c.passage.includes(n));
     const supported = share >= 0.5 && missingNumbers.length === 0;
     const best = rankSentences(quotable(c.passage), c.text)[0];
-    const evidence = best && best.hits > 0 ? best.text : '';
+    const evidence = best && best.hits > 0 ? exactCut(best.text, 240) : '';
     const reason = supported
       ? `The passage states ${Math.round(100 * share)}% of what the sentence says${numbers(c.text).length ? ', numbers included' : ''}.`
       : missingNumbers.length
         ? `The passage does not give ${missingNumbers.slice(0, 3).join(', ')}.`
         : `The passage shares only ${Math.round(100 * share)}% of the sentence's content words.`;
-    const rewrite = !supported && best && best.cover >= 0.3 ? clip(best.text, 400) : '';
+    const rewrite = !supported && best && best.cover >= 0.3 ? clip(best.text, 300) : '';
     return { sentence: c.sentence, key: c.key, supported, reason, evidence, rewrite };
   });
   return { checks };
