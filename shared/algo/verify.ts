@@ -170,15 +170,26 @@ export interface SourceIndex {
   flat: string;
 }
 
-export function indexSource(id: string, text: string): SourceIndex {
-  const sents = sentences(text.replace(/\s+/g, ' '));
+/** Text formatting commands unwrapped ("\\textbf{H}ierarchical" → "Hierarchical"), other commands and math dollars dropped. */
+export function plainText(text: string): string {
+  return text
+    .replace(/\\(?:textbf|textit|emph|texttt|underline|mathrm|mathbf|text)\{([^{}]*)\}/g, '$1')
+    .replace(/\\(?:cite|citep|citet|ref|eqref|label|footnote)\{[^{}]*\}/g, '')
+    .replace(/~/g, ' ')
+    .replace(/\$/g, '');
+}
+
+/** Index a source: its title (a survey may name a paper by it) and its text, formatting removed. */
+export function indexSource(id: string, text: string, title = ''): SourceIndex {
+  const plain = plainText(title ? `${title}.\n${text}` : text);
+  const sents = sentences(plain.replace(/\s+/g, ' '));
   return {
     id,
     text,
     sentences: sents,
     terms: sents.map((s) => words(s).filter((w) => !isStopWord(w)).map(stem)),
-    numbers: new Set(numbersIn(text)),
-    flat: norm(text),
+    numbers: new Set(numbersIn(plain)),
+    flat: norm(plain),
   };
 }
 

@@ -191,3 +191,12 @@ describe('claims about several sources and about authors', () => {
     expect(entitiesIn('Chen and Li propose Grouped Query Attention [@P1].')).toEqual(['Grouped Query Attention']);
   });
 });
+
+describe('what a source is', () => {
+  it('counts its title and reads through text formatting', () => {
+    const src = indexSource('P7', 'We propose \\textbf{H}ierarchical \\textbf{S}parse \\textbf{A}ttention (HSA) for RNNs with long-range random access.', 'Random Access for Recurrent Models');
+    const sents = new Map([['P7', src]]);
+    expect(checkSentence(0, 'Hu et al. propose Hierarchical Sparse Attention (HSA) for RNNs with long-range random access [@P7].', sents)[0].supported).toBe(true);
+    expect(checkSentence(0, 'Hu et al. present “Random Access for Recurrent Models” [@P7].', sents)[0].supported).toBe(true);
+  });
+});

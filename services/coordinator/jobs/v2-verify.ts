@@ -32,7 +32,7 @@ function label(id: string): string {
 export async function verifyWritten(
   ctx: JobContext,
   mode: VerifyMode | 'off',
-  papers: { ids: readonly string[]; keys: readonly string[] },
+  papers: { ids: readonly string[]; keys: readonly string[]; titles?: readonly string[] },
   written: { texts: Map<string, string>; abstract: string },
   conclusion: { text: string },
   failures: Failure[],
@@ -40,6 +40,7 @@ export async function verifyWritten(
   const empty = summarise([]);
   if (mode === 'off') return { mode, summary: empty, line: summaryLine(empty, mode), sentences: [] };
   const keyOf = new Map(papers.ids.map((id, i) => [id, papers.keys[i]]));
+  const titleOf = new Map(papers.ids.map((id, i) => [id, papers.titles?.[i] ?? '']));
   const parts = new Map<string, string>([['abstract', written.abstract], ...written.texts, ['conclusion', conclusion.text]]);
   const jobs = [...parts].flatMap(([id, text]) => {
     const cited = citedSentences(text);
@@ -48,7 +49,7 @@ export async function verifyWritten(
     const input: VerifyInput = {
       section: label(id),
       sentences: cited.map((s, i) => ({ id: i, text: s.text })),
-      sources: ids.map((k) => ({ id: k, key: keyOf.get(k)! })),
+      sources: ids.map((k) => ({ id: k, key: keyOf.get(k)!, title: titleOf.get(k)! })),
       minOverlap: 0.5,
     };
     return [{ id, text, cited, input }];

@@ -244,7 +244,7 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
   else if (conclusion.offline) fallbacks.push({ stage: 'conclude', id: 'conclusion', reason: conclusion.offline });
   const offlineSections = new Set([...written.offline.keys(), ...(conclusion.offline ? ['conclusion'] : [])]);
   // Every cited sentence is checked against its sources before the survey is assembled.
-  const verification = await stage(ctx, 'verify', () => verifyWritten(ctx, p.verify, { ids: inp.papers.map((x) => x.id), keys: inp.keys }, written, conclusion, failures), (v) => ({ ...v.summary }));
+  const verification = await stage(ctx, 'verify', () => verifyWritten(ctx, p.verify, { ids: inp.papers.map((x) => x.id), keys: inp.keys, titles: inp.papers.map((x) => x.title) }, written, conclusion, failures), (v) => ({ ...v.summary }));
   const doc = assembleSurvey({
     title: inp.title,
     outline,

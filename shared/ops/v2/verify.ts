@@ -18,7 +18,7 @@ export const VerifyInputSchema = z.object({
   /** The section's cited sentences, citation brackets included; `id` is the position in this list. */
   sentences: z.array(z.object({ id: z.number().int().min(0), text: z.string().max(4000) })).max(500),
   /** Object Store key of each cited source's text. */
-  sources: z.array(z.object({ id: z.string(), key: z.string() })).max(2000),
+  sources: z.array(z.object({ id: z.string(), key: z.string(), title: z.string().max(1000).default('') })).max(2000),
   minOverlap: z.number().min(0).max(1).default(DEFAULT_MIN_OVERLAP),
 });
 export type VerifyInput = z.infer<typeof VerifyInputSchema>;
@@ -44,7 +44,7 @@ export function pairsOf(input: VerifyInput): { sentence: number; key: string }[]
 
 async function readSources(input: VerifyInput, env: OpEnv): Promise<Map<string, SourceIndex>> {
   const out = new Map<string, SourceIndex>();
-  for (const s of input.sources) out.set(s.id, indexSource(s.id, await env.blobText(s.key)));
+  for (const s of input.sources) out.set(s.id, indexSource(s.id, await env.blobText(s.key), s.title));
   return out;
 }
 
