@@ -2,7 +2,6 @@
  * Options shared by the commands that submit model work (survey, ask): the response cache mode
  * (--record, --replay, --no-cache) and a per-job budget (--budget-tokens, --budget-dollars).
  */
-import { randomInt } from 'node:crypto';
 import type { Command } from 'commander';
 import type { Budget, CacheMode } from '../../shared/protocol/schemas.ts';
 import { UsageError } from '../common.ts';
@@ -45,15 +44,11 @@ export function modelJobFields(o: ModelOpts): { cache?: CacheMode; budget?: Budg
 }
 
 /**
- * A recorded run is replayed exactly only with the same seed: --replay needs --seed, and
- * --record without one picks a seed and says it.
+ * The job seed of a recording or a replay. The default seed is derived from the input and the
+ * parameters, so a replay repeats its recording without one; an explicit --seed must be the same
+ * for both, and is said when recording.
  */
 export function seedForRecording(o: ModelOpts, seed: number | undefined, say: (s: string) => void): number | undefined {
-  if (o.replay && seed === undefined) throw new UsageError('--replay needs the --seed of the recorded run (random choices must repeat for the stored replies to match)');
-  if (o.record && seed === undefined) {
-    const picked = randomInt(0, 2 ** 31 - 1);
-    say(`recording with --seed ${picked}; replay with: --replay --seed ${picked}`);
-    return picked;
-  }
+  if (o.record && seed !== undefined) say(`recording with --seed ${seed}; replay with: --replay --seed ${seed}`);
   return seed;
 }
