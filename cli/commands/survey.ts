@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { EngineSchema } from '../../shared/protocol/schemas.ts';
 import { contentKey, newJobId } from '../../shared/protocol/ids.ts';
 import { prepareInput, V2InputError, V2_INPUT_LIMITS } from '../../shared/protocol/v2-input.ts';
+import { combine } from '../../shared/algo/entropy.ts';
 import { submitJob, waitForJob, fetchResult, uploadInput } from '../../shared/client/client.ts';
 import { defaultEngineName } from '../../shared/llm/select.ts';
 import { openCluster } from '../cluster.ts';
@@ -37,6 +38,8 @@ function intOpt(v: string, name: string, min: number, max: number): number {
 }
 
 /** Pick line N (1-based) of a JSONL file and check it parses, with one-line errors. */
+const entropyOf = (e: any): number | undefined => (e?.subScores ? combine(e.subScores) : undefined);
+
 export function pickLine(text: string, lineNo: number, file: string, note?: (s: string) => void): Record<string, unknown> {
   const lines = text.split('\n').filter((l) => l.trim());
   if (lineNo > lines.length) throw new UsageError(`${file} has ${lines.length} record(s); --line ${lineNo} is past the end`);
@@ -128,6 +131,12 @@ export function registerSurvey(program: Command): void {
         layers: b.layers?.map((l: any) => l.best),
         selfRefine: b.selfRefine?.map((s: any) => s.best),
         accepted: b.accepted?.score,
+        // The weighted sub-scores: offline, the entropy measure the feedback works on (the score above is held-out heading fidelity).
+        entropy: {
+          initial: entropyOf(b.initial),
+          layers: b.layers?.map((l: any) => entropyOf([...(l.candidates ?? [])].sort((x: any, y: any) => y.score - x.score)[0])),
+          accepted: entropyOf(b.accepted),
+        },
       }));
       const summary = { job: jobId, markdown: md, record: json, ...(verify ? { verify } : {}), counts: r.record?.counts, refinement, usage: r.usage, wallMs: r.wallMs };
       if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

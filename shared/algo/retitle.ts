@@ -36,10 +36,15 @@ export function retitleOutline(outline: OutlineNode, filed: ReadonlyMap<string, 
   collect(outline);
   const used = new Set<string>();
   const renamed: Retitled['renamed'] = [];
-  const pick = (ranked: string[]) => {
+  // Phrases already heading a section elsewhere: a second section should be told apart by another.
+  const usedParts = new Set<string>();
+  const partsOf = (t: string) => t.toLowerCase().split(' and ');
+  const pick = (ranked: string[], multiWord = false) => {
     for (let skip = 0; skip < Math.min(ranked.length, 8); skip++) {
       const t = phraseHeading(ranked.slice(skip), index.forms);
-      if (t && !used.has(t.toLowerCase())) return t;
+      if (!t || used.has(t.toLowerCase()) || partsOf(t).some((q) => usedParts.has(q))) continue;
+      if (multiWord && !partsOf(t).some((q) => q.includes(' '))) continue;
+      return t;
     }
     return '';
   };
@@ -52,13 +57,16 @@ export function retitleOutline(outline: OutlineNode, filed: ReadonlyMap<string, 
     let fresh = '';
     if (kids.length) {
       const avoid = new Set(kids.flatMap((k) => wordsOf(k.title)));
-      fresh = pick(rankGroupPhrases(index, members, { topic, avoid, boost, max: 40, minDf: Math.max(2, Math.ceil(members.length / 3)) }));
+      fresh = pick(rankGroupPhrases(index, members, { topic, avoid, boost, max: 40, minDf: Math.max(2, Math.ceil(members.length / 4)) }), true);
       if (!fresh) {
         const largest = [...kids].sort((x, y) => (below.get(y.id)?.length ?? 0) - (below.get(x.id)?.length ?? 0)).slice(0, 2);
         const joined = largest.map((k) => k.title.split(' and ')[0]).join(' and ');
         if (!used.has(joined.toLowerCase())) fresh = joined;
       }
-    } else if (members.length) fresh = pick(rankGroupPhrases(index, members, { topic, boost, max: 40 }));
+    } else if (members.length) {
+      fresh = pick(rankGroupPhrases(index, members, { topic, boost, max: 40 }));
+      partsOf(fresh).forEach((q) => q && usedParts.add(q));
+    }
     const title = fresh || n.title;
     if (title !== n.title) renamed.push({ id: n.id, from: n.title, to: title });
     used.add(title.toLowerCase());

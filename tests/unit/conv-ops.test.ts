@@ -1,10 +1,11 @@
+import { headingFidelity } from '../../shared/algo/heading-fidelity.ts';
 import { describe, expect, it } from 'vitest';
 import { CONV_OPS, feedbackOp, judgeOp, kernelOp, modifyOp, refineOp } from '../../shared/ops/v2/conv-index.ts';
 import { parseSuggestionReply } from '../../shared/ops/v2/feedback.ts';
 import { mergeOperations } from '../../shared/ops/v2/kernel.ts';
 import { parseJudgeReply } from '../../shared/ops/v2/judge.ts';
 import { focusOf } from '../../shared/ops/v2/refine.ts';
-import { scoreOutline, sourceProfiles, type DigestLike } from '../../shared/algo/entropy.ts';
+import { combine, scoreOutline, sourceProfiles, type DigestLike } from '../../shared/algo/entropy.ts';
 import { ROOT_ID, renderOutline, repairOutline, validateOutline, type OutlineNode } from '../../shared/algo/outline.ts';
 import { applyOperations, type OutlineOperation } from '../../shared/algo/outline-edit.ts';
 import { DIGESTS_SPREAD, DIGESTS_UNBALANCED, GROUPS, OUTLINE, OUTLINE_SPREAD, TITLE } from './conv-fixture.ts';
@@ -96,9 +97,13 @@ describe('v2.modify and v2.judge (offline)', () => {
     expect(out.notes.some((n) => n.startsWith('applied: Split S1'))).toBe(true);
     const judged = await judgeOp.extractive({ title: TITLE, outline: o, sourcesKey: 'k', sample: 0, slot: 't' }, env);
     const before = await judgeOp.extractive({ title: TITLE, outline: OUTLINE, sourcesKey: 'k', sample: 0, slot: 't' }, env);
-    expect(judged.score).toBeGreaterThan(before.score);
+    // The feedback's split raises the entropy measure it works on (kept in the sub-scores); the
+    // offline judge's score is heading fidelity on held-out terms, which the feedback does not optimise.
+    expect(combine(judged.subScores)).toBeGreaterThan(combine(before.subScores));
     const direct = scoreOutline(OUTLINE, sources);
-    expect(before).toEqual({ score: direct.score, subScores: direct.subScores, rationale: direct.rationale });
+    expect(before.subScores).toEqual(direct.subScores);
+    expect(before.score).toBe(headingFidelity(OUTLINE, sources).score);
+    expect(before.rationale).toContain(direct.rationale);
   });
 
   it('judge replies are read from JSON, or from aspect lines and a SCORE tag', () => {

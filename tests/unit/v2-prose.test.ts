@@ -13,6 +13,7 @@ import { assembleSurvey, dropRepeats, OFFLINE_SECTION_NOTE } from '../../shared/
 import { citedKeys } from '../../shared/algo/citations.ts';
 import { concludeOp } from '../../shared/ops/v2/conclude.ts';
 import type { OutlineNode } from '../../shared/algo/outline.ts';
+import { headingFidelity, heldOutTerms } from '../../shared/algo/heading-fidelity.ts';
 
 const QUANT = [
   'Mixed-precision KV cache quantization keeps outlier channels in eight bits.',
@@ -218,5 +219,23 @@ describe('assembly', () => {
     expect(doc.markdown).toMatch(/## 3 Conclusion\n\nOpen problems remain in this area \[2\]\.\n\n## References/);
     expect(doc.repeatsRemoved).toBe(1);
     expect(OFFLINE_SECTION_NOTE).toMatch(/^> Note:/);
+  });
+});
+
+describe('heading fidelity (the offline judge\'s held-out score)', () => {
+  const sources = [
+    ...['P1', 'P2', 'P3'].map((id) => ({ id, terms: { quantization: 3, 'outlier channels': 2, outlier: 2, channels: 2, bits: 2, precision: 2, rotation: 1, calibration: 1 }, filed: [] })),
+    ...['P4', 'P5', 'P6'].map((id) => ({ id, terms: { eviction: 3, 'attention sinks': 2, attention: 2, sinks: 2, tokens: 2, budget: 2, heavy: 1, hitters: 1 }, filed: [] })),
+  ];
+  const leaf = (id: string, title: string, ids: string[]) => ({ ...node(id, title), analysis: `Compare [${ids.map((i) => `@${i}`).join('; ')}].` });
+  const outline = (a: string, b: string) => node('S0', 'KV cache', [leaf('S1', a, ['P1', 'P2', 'P3']), leaf('S2', b, ['P4', 'P5', 'P6'])]);
+
+  it('rewards headings that name the sources under them, on terms held out by a fixed hash', () => {
+    const named = headingFidelity(outline('Quantization with Outlier Channels, Bits and Precision', 'Eviction with Attention Sinks, Tokens and Budget'), sources);
+    const generic = headingFidelity(outline('Methods and Results', 'Approaches and Performance'), sources);
+    expect(named.sources).toBe(6);
+    expect(named.score).toBeGreaterThan(generic.score);
+    expect(generic.score).toBe(0);
+    expect(heldOutTerms(sources[0])).toEqual(heldOutTerms(sources[1]));
   });
 });

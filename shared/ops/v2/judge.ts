@@ -1,13 +1,16 @@
 /**
  * v2.judge (convolve): score an outline's "information entropy" 0–10 with five sub-scores and a
- * rationale. Models rate it on a rubric; offline, the score is computed (`scoreOutline`): how
- * evenly the sources spread over the leaf sections, how distinct the sections' term
- * distributions are, how many sources fit somewhere, structural soundness and descriptions.
+ * rationale. Models rate it on a rubric. Offline, the score is heading fidelity on held-out terms
+ * (shared/algo/heading-fidelity.ts), a measure the offline feedback does not optimise, and the
+ * sub-scores are the computed entropy aspects (`scoreOutline`: how evenly the sources spread over
+ * the leaf sections, how distinct the sections are, how many sources fit somewhere, structural
+ * soundness, descriptions) that the feedback does work on; `combine(subScores)` gives that score.
  */
 import { z } from 'zod';
 import { defineOp, fence } from '../op.ts';
 import { OutlineNodeSchema, renderOutline } from '../../algo/outline.ts';
 import { ASPECTS, combine, scoreOutline, type Aspect } from '../../algo/entropy.ts';
+import { headingFidelity } from '../../algo/heading-fidelity.ts';
 import { extractJson } from '../../algo/text.ts';
 import { DATA_NOTE, readSources, renderSources } from './feedback.ts';
 
@@ -91,8 +94,17 @@ export const judgeOp = defineOp<JudgeInput, JudgeOutput>({
     ];
   },
   parse: (text) => parseJudgeReply(text),
+  // Offline, the score is heading fidelity on held-out terms, which the offline feedback does not
+  // optimise; the entropy measure it does optimise is kept in the sub-scores (combine() gives it back).
   async extractive(input, env) {
-    const { score, subScores, rationale } = scoreOutline(input.outline, await readSources(env, input.sourcesKey));
-    return { score, subScores, rationale };
+    const sources = await readSources(env, input.sourcesKey);
+    const entropy = scoreOutline(input.outline, sources);
+    const fidelity = headingFidelity(input.outline, sources);
+    const rationale = [
+      `Score ${fidelity.score.toFixed(2)} of 10 is heading fidelity: each leaf heading alone retrieves the sources placed under it with mean reciprocal rank ${fidelity.mrr.toFixed(3)} over ${fidelity.sources} sources (chance ${fidelity.chance.toFixed(3)}), measured on a held-out half of each source's terms.`,
+      `The entropy measure the feedback works on gives ${entropy.score.toFixed(2)} of 10 (the sub-scores below):`,
+      entropy.rationale,
+    ].join('\n');
+    return { score: fidelity.score, subScores: entropy.subScores, rationale };
   },
 });
