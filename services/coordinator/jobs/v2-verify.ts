@@ -18,6 +18,9 @@ export interface VerifyReport {
   sentences: SentenceReport[];
 }
 
+/** Cited sentences per verification task. */
+const BATCH = 150;
+
 /** Where a section text lives: its label in the report. */
 function label(id: string): string {
   if (id === ROOT_ID) return 'introduction';
@@ -45,23 +48,35 @@ export async function verifyWritten(
   const jobs = [...parts].flatMap(([id, text]) => {
     const cited = citedSentences(text);
     if (!cited.length) return [];
-    const ids = [...new Set(cited.flatMap((s) => s.keys))].filter((k) => keyOf.has(k));
-    const input: VerifyInput = {
-      section: label(id),
-      sentences: cited.map((s, i) => ({ id: i, text: s.text })),
-      sources: ids.map((k) => ({ id: k, key: keyOf.get(k)!, title: titleOf.get(k)! })),
-      minOverlap: 0.5,
-    };
-    return [{ id, text, cited, input }];
+    // One task per section; a very long section is checked in batches of sentences.
+    const inputs: VerifyInput[] = [];
+    for (let from = 0; from < cited.length; from += BATCH) {
+      const batch = cited.slice(from, from + BATCH);
+      const ids = [...new Set(batch.flatMap((s) => s.keys))].filter((k) => keyOf.has(k));
+      inputs.push({
+        section: label(id),
+        sentences: batch.map((s, i) => ({ id: from + i, text: s.text })),
+        sources: ids.map((k) => ({ id: k, key: keyOf.get(k)!, title: titleOf.get(k)! })),
+        minOverlap: 0.5,
+      });
+    }
+    return [{ id, text, cited, inputs, section: label(id) }];
   });
-  const settled = await ctx.mapSettled(verifyOp, jobs.map((j) => j.input), { stage: 'verify' });
+  const flat = jobs.flatMap((j) => j.inputs);
+  const results = await ctx.mapSettled(verifyOp, flat, { stage: 'verify' });
+  let next = 0;
+  const settled = jobs.map((j) => {
+    const mine = results.slice(next, (next += j.inputs.length));
+    const bad = mine.find((r) => !r.ok);
+    return bad && !bad.ok ? bad : { ok: true as const, value: { checks: mine.flatMap((r) => (r.ok ? r.value.checks : [])) } };
+  });
   // A rewrite must not repeat a sentence the survey already has.
   const seen = new Set([...parts.values()].flatMap((t) => sentences(t).map(sentenceKey)));
   const reports: SentenceReport[] = [];
   jobs.forEach((j, i) => {
     const s = settled[i];
-    if (!s.ok) failures.push({ stage: 'verify', id: j.input.section, reason: `${s.error}; its sentences are left as written` });
-    const { text, reports: r } = applyChecks(j.input.section, j.text, j.cited, s.ok ? s.value.checks : [], mode, seen);
+    if (!s.ok) failures.push({ stage: 'verify', id: j.section, reason: `${s.error}; its sentences are left as written` });
+    const { text, reports: r } = applyChecks(j.section, j.text, j.cited, s.ok ? s.value.checks : [], mode, seen);
     reports.push(...r);
     if (mode !== 'repair') return;
     if (j.id === 'abstract') written.abstract = text;

@@ -15,10 +15,10 @@ import { extractJson } from '../../algo/text.ts';
 export const VerifyInputSchema = z.object({
   /** Section id, for labels. */
   section: z.string(),
-  /** The section's cited sentences, citation brackets included; `id` is the position in this list. */
-  sentences: z.array(z.object({ id: z.number().int().min(0), text: z.string().max(4000) })).max(500),
+  /** Cited sentences of the section, citation brackets included; `id` is the position among the section's cited sentences. */
+  sentences: z.array(z.object({ id: z.number().int().min(0), text: z.string().max(20_000) })).max(500),
   /** Object Store key of each cited source's text. */
-  sources: z.array(z.object({ id: z.string(), key: z.string(), title: z.string().max(1000).default('') })).max(2000),
+  sources: z.array(z.object({ id: z.string(), key: z.string(), title: z.string().max(1000).default('') })).max(5000),
   minOverlap: z.number().min(0).max(1).default(DEFAULT_MIN_OVERLAP),
 });
 export type VerifyInput = z.infer<typeof VerifyInputSchema>;
