@@ -342,7 +342,8 @@ export const sentenceKey = (s: string) => norm(withoutCitations(s)).trim();
  * Apply the checks of a section's cited sentences. A sentence whose citations are all supported
  * is kept; unsupported citations beside a supported one are removed; a sentence with no supported
  * citation is replaced by a source sentence offered as `rewrite` (the best one not already in
- * `seen`), else removed. Citations without a verdict (the check failed) are left alone and
+ * `seen`), else removed — unless that would leave the section without prose: then it stays without
+ * its citations. Citations without a verdict (the check failed) are left alone and
  * reported as unchecked. In report mode nothing changes and the actions are proposals.
  */
 export function applyChecks(
@@ -389,15 +390,29 @@ export function applyChecks(
     });
     if (mode === 'repair' && action !== 'kept') edits.push({ start: s.start, end: s.end, repl: result ?? '' });
   });
-  let out = text;
-  for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.repl + out.slice(e.end);
-  if (edits.length)
-    out = out
-      .split('\n')
-      .map((l) => l.replace(/[ \t]{2,}/g, ' ').trimEnd())
-      .join('\n')
-      .replace(/\n{3,}/g, '\n\n')
-      .trim();
+  const rewrite = (list: typeof edits) => {
+    let out = text;
+    for (const e of [...list].sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.repl + out.slice(e.end);
+    return list.length
+      ? out
+          .split('\n')
+          .map((l) => l.replace(/[ \t]{2,}/g, ' ').trimEnd())
+          .join('\n')
+          .replace(/\n{3,}/g, '\n\n')
+          .trim()
+      : out;
+  };
+  let out = rewrite(edits);
+  // A section is never emptied: when removals would leave no prose, those sentences stay, uncited.
+  if (edits.some((e) => !e.repl) && !/\p{L}/u.test(out) && /\p{L}/u.test(withoutCitations(text))) {
+    const kept = edits.map((e) => (e.repl ? e : { ...e, repl: withoutCitations(text.slice(e.start, e.end)) }));
+    out = rewrite(kept);
+    for (const r of reports)
+      if (r.applied && r.action === 'removed') {
+        r.action = 'citation removed';
+        r.result = withoutCitations(r.sentence);
+      }
+  }
   return { text: out, reports };
 }
 

@@ -200,3 +200,13 @@ describe('what a source is', () => {
     expect(checkSentence(0, 'Hu et al. present “Random Access for Recurrent Models” [@P7].', sents)[0].supported).toBe(true);
   });
 });
+
+describe('a section is never emptied', () => {
+  it('keeps its only sentences without their unsupported citations instead of removing them', () => {
+    const t = 'Speculative decoding drafts 5 tokens with a small model [@P2].';
+    const cs = citedSentences(t);
+    const { text: out, reports } = applyChecks('4', t, cs, checkSentence(0, cs[0].text, sources), 'repair');
+    expect(out).toBe('Speculative decoding drafts 5 tokens with a small model.');
+    expect(reports[0]).toMatchObject({ verdict: 'unsupported', action: 'citation removed', applied: true });
+  });
+});
