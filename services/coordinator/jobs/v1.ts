@@ -18,6 +18,8 @@ import { getProfile } from '../../../shared/ops/v1/profiles.ts';
 import { isRelevant, recordCost, truncateRecord, type V1Record } from '../../../shared/ops/v1/record.ts';
 import { reduceOp } from '../../../shared/ops/v1/reduce.ts';
 
+const NO_BLOBS = { blobText: () => Promise.reject(new Error('the offline reduce reads no blobs')) };
+
 export type V1JobSpec = Extract<JobSpec, { pipeline: 'v1' }>;
 
 /**
@@ -128,9 +130,11 @@ export async function runV1(ctx: JobContext<V1JobSpec>): Promise<Record<string, 
     });
   }
 
-  // Reduce: one task over what is left (possibly nothing: then it says so, with confidence 0).
+  // Reduce: one task over what is left. With nothing left there is nothing for a model to
+  // weigh: the offline reduce says so (confidence 0) without a call that could only guess.
   ctx.emit({ type: 'stage.started', stage: 'reduce', data: { records: records.length } });
-  const final = await ctx.run(reduceOp, { records, question, profile, maxOutputTokens });
+  const reduceInput = { records, question, profile, maxOutputTokens };
+  const final = records.length ? await ctx.run(reduceOp, reduceInput) : reduceOp.output.parse(await reduceOp.extractive(reduceInput, NO_BLOBS));
   ctx.emit({ type: 'stage.finished', stage: 'reduce', data: { confidence: final.confidence } });
 
   return {
