@@ -46,6 +46,13 @@ function spansOf(text: string): { start: number; end: number }[] {
   return out;
 }
 
+/** The sentences of a text, trimmed: "et al." and citation brackets never end one, a lower-case piece after ";" belongs to the one before. */
+export function proseSentences(text: string): string[] {
+  return spansOf(text)
+    .map((sp) => text.slice(sp.start, sp.end).trim())
+    .filter(Boolean);
+}
+
 /** Every sentence of a text with a citation, with its cited keys in written order. */
 export function citedSentences(text: string): CitedSentence[] {
   const marks = findCitations(text);
@@ -299,7 +306,7 @@ export function checkSentence(sentenceId: number, sentence: string, sources: Rea
   return out;
 }
 
-const ANAPHOR = /^[\s"'“‘(]*(?:they|them|their|it|its|this|these|those|that|such|he|she|his|her|however|moreover|furthermore|additionally|in addition|also|thus|therefore|hence|consequently|similarly|likewise|meanwhile|nevertheless|nonetheless|instead|besides|then|accordingly|in contrast|on the other hand|in this (?:work|paper|study)|here|to this end|as a result|finally|specifically|notably|in particular|based on (?:this|these|that))\b/i;
+const ANAPHOR = /^[\s"'“‘(]*(?:they|them|their|it|its|this|these|those|that|such|he|she|his|her|however|moreover|furthermore|additionally|in addition(?! to (?!this|these|that|it\b))|also|thus|therefore|hence|consequently|similarly|likewise|meanwhile|nevertheless|nonetheless|instead(?! of)|besides|then|accordingly|in contrast|on the other hand|in this (?:work|paper|study)|here|to this end|as a result|finally|specifically|notably|in particular|based on (?:this|these|that))\b/i;
 /** Openings that point at the survey itself ("This survey", "These sections"): their antecedent is the document. */
 const DEICTIC = /^[\s"'“‘(]*(?:this|these)\s+(?:survey|section|sections|subsection|subsections|part|chapter|collection)\b/i;
 
@@ -309,7 +316,8 @@ const DEICTIC = /^[\s"'“‘(]*(?:this|these)\s+(?:survey|section|sections|subs
  */
 export function opensWithAnaphor(sentence: string): boolean {
   const s = withoutCitations(sentence);
-  return ANAPHOR.test(s) && !DEICTIC.test(s);
+  // "He et al." and "Her and Li" name authors.
+  return ANAPHOR.test(s) && !DEICTIC.test(s) && !/^[\s"'“‘(]*\p{Lu}\p{Ll}*\s+(?:et al\b|and \p{Lu}|&)/u.test(s);
 }
 
 /** Put a citation before a sentence's final punctuation: "… memory [@P003]." */

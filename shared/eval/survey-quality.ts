@@ -8,7 +8,7 @@
 import { cosine, features, fitTfidf } from '../algo/tfidf.ts';
 import { isStopWord, sentences, words } from '../algo/text.ts';
 import { citedKeys } from '../algo/citations.ts';
-import { opensWithAnaphor, sentenceKey } from '../algo/verify.ts';
+import { opensWithAnaphor, proseSentences, sentenceKey } from '../algo/verify.ts';
 
 /** The prose of a survey's body: no headings, tables, notes, code, math blocks or references. */
 export function bodySentences(markdown: string): string[] {
@@ -27,7 +27,7 @@ export function bodySentences(markdown: string): string[] {
     }
     if (fence || math || !line.trim() || /^\s*(#|\||>|<)/.test(line)) continue;
     const text = line.replace(/^\s*(?:[-*]|\d+\.)\s+/, '').replace(/^\*\*[^*]+\*\*\s*/, '');
-    for (const s of sentences(text)) if (/\p{L}/u.test(s)) out.push(s.replace(/\s*\[\d+(?:\s*[,–-]\s*\d+)*\]/g, ''));
+    for (const s of proseSentences(text)) if (/\p{L}/u.test(s)) out.push(s.replace(/\s*\[\d+(?:\s*[,–-]\s*\d+)*\]/g, ''));
   }
   return out;
 }

@@ -129,3 +129,11 @@ describe('headings with a part that names nothing', () => {
     expect(genericHeading('KV Cache Quantization and Vision-Language Models')).toBeNull();
   });
 });
+
+describe('sentence boundaries in the measures', () => {
+  it('does not cut a sentence at "et al." or before a lower-case piece after ";"', () => {
+    const md = '## 1 Cache Quantization\n\nInstead of rounding, Du et al. rotate the cache [1]; however, the errors grow with length [2].\n';
+    expect(bodySentences(md)).toEqual(['Instead of rounding, Du et al. rotate the cache; however, the errors grow with length.']);
+    expect(anaphorOpenings(md).count).toBe(0);
+  });
+});

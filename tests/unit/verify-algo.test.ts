@@ -210,3 +210,13 @@ describe('a section is never emptied', () => {
     expect(reports[0]).toMatchObject({ verdict: 'unsupported', action: 'citation removed', applied: true });
   });
 });
+
+describe('openings that look like anaphors but are not', () => {
+  it('accepts an author named He, "Instead of X" and "In addition to X", not "In addition to this" or "Instead,"', () => {
+    expect(opensWithAnaphor('He et al. propose a static attention pattern [@P1].')).toBe(false);
+    expect(opensWithAnaphor('Instead of rounding, Du et al. rotate the cache [@P1].')).toBe(false);
+    expect(opensWithAnaphor('In addition to quantization, the cache can be paged.')).toBe(false);
+    expect(opensWithAnaphor('In addition to this, the key findings include longer training.')).toBe(true);
+    expect(opensWithAnaphor('Instead, the cache is paged.')).toBe(true);
+  });
+});
