@@ -6,7 +6,7 @@ import { concludeOp, digestOp, groupOp, outlineMergeOp, outlinePartialOp, writeO
 import { verifyOp } from '../../shared/ops/v2/verify.ts';
 import { DigestOutputSchema } from '../../shared/ops/v2/digest.ts';
 import { citedKeys } from '../../shared/algo/citations.ts';
-import { KNOWN_OPS, respondJson } from '../../shared/sim/respond/index.ts';
+import { KNOWN_OPS, respondJson, shrinkToFit } from '../../shared/sim/respond/index.ts';
 import { createRng } from '../../shared/algo/rng.ts';
 import { askSim, plain, PAPERS, TOPIC } from './sim-helpers.ts';
 
@@ -128,6 +128,16 @@ describe('sim responders: v2', () => {
     expect(PAPERS[0].text).toContain(a.evidence);
     expect(b).toMatchObject({ sentence: 1, key: 'P003', supported: false });
     expect(b.reason).toMatch(/128/);
+  });
+
+  it('keeps a clean reply within max_tokens by shortening its longest texts to their leading sentences', () => {
+    const long = PAPERS.map((p) => p.text).join(' ');
+    const value = { checks: [{ sentence: 0, key: 'P001', evidence: long, reason: 'short' }, { sentence: 1, key: 'P002', evidence: long.slice(0, 120), reason: 'short' }] };
+    const schema = z.toJSONSchema(z.object({ checks: z.array(z.object({ sentence: z.number().int(), key: z.string(), evidence: z.string(), reason: z.string() })) }));
+    const out = shrinkToFit(value, schema, 500) as typeof value;
+    expect(JSON.stringify(out).length).toBeLessThanOrEqual(500);
+    expect(out.checks).toHaveLength(2);
+    for (const c of out.checks) expect(long.startsWith(c.evidence)).toBe(true);
   });
 
   it('answers a schema whose title names no known op with a value the schema accepts', () => {

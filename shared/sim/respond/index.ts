@@ -8,7 +8,7 @@
 import type { Rng } from '../../algo/rng.ts';
 import { makeJsonAt, makeText, promptWords } from '../content.ts';
 import { opNameOf, readPrompt } from '../prompt.ts';
-import { conform } from '../schema.ts';
+import { conform, fits, type Schema } from '../schema.ts';
 import { rankSentences, quotable, type Responder, type RespondCtx } from './common.ts';
 import { respondFeedback, respondJudge, respondKernel, respondRefine } from './conv.ts';
 import { respondDedup, respondFacts, respondRubric, respondSection, respondSupport } from './eval.ts';
@@ -68,12 +68,56 @@ export function respondJson(req: JsonRequest, rng: Rng): JsonReply {
   if (responder) {
     const ctx: RespondCtx = { view: readPrompt(req.messages), schema, rng, words, maxTokens: req.maxTokens };
     try {
-      return { value: conform(responder(ctx), schema, { root: schema, fill }), op: name };
+      const value = conform(responder(ctx), schema, { root: schema, fill });
+      return { value: shrinkToFit(value, schema, Math.floor(req.maxTokens * 4 * 0.9)), op: name };
     } catch {
       // a prompt this responder cannot read: answer like an unknown op
     }
   }
   return { value: makeJsonAt(schema, schema, words, rng), op: undefined };
+}
+
+/** A text made shorter: its first half of sentences, or the first words of a single sentence (a prefix either way). */
+function shorten(s: string): string {
+  const sents = s.match(/[^.!?]+[.!?]+(?:\s+|$)|[^.!?]+$/g) ?? [s];
+  if (sents.length > 1) return sents.slice(0, Math.ceil(sents.length / 2)).join('').trim();
+  const cut = s.slice(0, Math.floor(s.length * 0.6));
+  const space = cut.lastIndexOf(' ');
+  return (space > 0 ? cut.slice(0, space) : cut).trim();
+}
+
+/**
+ * A cooperative model keeps its reply within max_tokens: the longest texts are shortened (to
+ * their leading sentences, so quotes stay exact prefixes) until the JSON fits or nothing can
+ * shrink while staying valid. Cut-off replies are the sloppy mode's business.
+ */
+export function shrinkToFit(value: unknown, schema: Schema, maxChars: number): unknown {
+  let v = value;
+  const root = typeof schema === 'object' ? schema : {};
+  const skip = new Set<string>();
+  for (let round = 0; round < 400 && JSON.stringify(v).length > maxChars; round++) {
+    let best: { path: (string | number)[]; s: string } | undefined;
+    const walk = (x: unknown, path: (string | number)[]) => {
+      if (typeof x === 'string') {
+        if (x.length >= 40 && !skip.has(JSON.stringify(path)) && (!best || x.length > best.s.length)) best = { path, s: x };
+      } else if (Array.isArray(x)) x.forEach((y, i) => walk(y, [...path, i]));
+      else if (x && typeof x === 'object') for (const [k, y] of Object.entries(x)) walk(y, [...path, k]);
+    };
+    walk(v, []);
+    if (!best) break;
+    const next = setPath(v, best.path, shorten(best.s));
+    if (fits(next, schema, root) && JSON.stringify(next).length < JSON.stringify(v).length) v = next;
+    else skip.add(JSON.stringify(best.path));
+  }
+  return v;
+}
+
+function setPath(v: unknown, path: readonly (string | number)[], x: unknown): unknown {
+  if (path.length === 0) return x;
+  const [h, ...rest] = path;
+  if (Array.isArray(v)) return v.map((y, i) => (i === h ? setPath(y, rest, x) : y));
+  const o = v as Record<string, unknown>;
+  return { ...o, [h]: setPath(o[h as string], rest, x) };
 }
 
 /** Free text: the source sentences that overlap the instructions most, else sentences of prompt words. */
