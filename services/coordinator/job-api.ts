@@ -141,6 +141,7 @@ async function copyUpload(bus: Bus, owner: string, id: string, key: string): Pro
   try {
     await bus.blobs.put({ name: key }, body);
   } finally {
-    await messages.close().catch(() => undefined);
+    // not awaited: closing waits for the pending pull to expire
+    void messages.close().catch(() => undefined);
   }
 }

@@ -134,6 +134,9 @@ export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_IN
           // exhausted tasks: read by sequence, then remove from the work queue
           `${API}.STREAM.MSG.GET.${n.streams.tasks}`,
           `${API}.STREAM.MSG.DELETE.${n.streams.tasks}`,
+          // the same for a job no coordinator could finish
+          `${API}.STREAM.MSG.GET.${n.streams.jobs}`,
+          `${API}.STREAM.MSG.DELETE.${n.streams.jobs}`,
           ...kvGet(b.jobs),
           ...kvPut(b.jobs),
           ...kvGet(b.results),
@@ -153,6 +156,7 @@ export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_IN
         allow: [
           inboxSub,
           `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${n.streams.tasks}.*`,
+          `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${n.streams.jobs}.*`,
           n.subjects.cancelAll,
           // the jobs' events (relayed to owners) and the publishers' requests
           n.subjects.eventsAll,

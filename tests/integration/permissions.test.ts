@@ -12,7 +12,8 @@ import { encode } from '../../shared/protocol/codec.ts';
 import { taskId } from '../../shared/protocol/ids.ts';
 import { names } from '../../shared/protocol/names.ts';
 import { PROTOCOL_VERSION, ZERO_USAGE, type TaskEnvelope, type TaskResult } from '../../shared/protocol/schemas.ts';
-import { submitJob, waitForJob, fetchResult } from '../../shared/client/client.ts';
+import { submitJob, waitForJob, fetchResult, uploadInput, jobStatus } from '../../shared/client/client.ts';
+import { ownerNames } from '../../shared/security/owners.ts';
 import { startRole, type Role, type RoleHandle } from '../../services/role.ts';
 import { listDeadLetters, retryDeadLetters } from '../../cli/commands/dlq.ts';
 import type { SecurityRole } from '../../shared/security/permissions.ts';
@@ -122,23 +123,28 @@ describe('one credential per role on a server with the generated accounts', () =
     await denied(m.jsm.streams.delete(n.streams.tasks));
     await denied(m.workers.put('coordinator.fake', new Uint8Array(1)));
     await denied(m.js.publish(n.subjects.dlq('reduce'), new Uint8Array(1)));
+    await denied(m.putBlob('inputs/paper.txt', 'overwritten'));
+    await denied(m.blobs.delete('inputs/paper.txt'));
+    await denied(m.jsm.streams.purge(`OBJ_${n.objectStore}`));
     await subscribeDenied(m.nc, '_INBOX.client.>');
     await subscribeDenied(m.nc, n.subjects.eventsAll);
     await subscribeDenied(m.nc, n.subjects.cancelAll);
   });
 
-  it('a client submits jobs, uploads inputs and follows events, but cannot pull tasks or write results', async () => {
+  it('a client (publisher) uploads inputs and submits jobs on its own subjects, but cannot pull tasks or touch the stores', async () => {
     const c = await as('client');
-    await c.putBlob('inputs/doc.txt', 'a document');
-    const spec = await submitJob(c, { jobId: 'perm-client', pipeline: 'v1', params: { docKey: 'inputs/doc.txt', question: 'q' } } as never);
-    expect((await c.getStatus(spec.jobId))?.state).toBe('queued');
-    const jobs = await admin.jsm.streams.info(n.streams.jobs);
-    expect(jobs.state.messages).toBeGreaterThanOrEqual(1);
+    const o = ownerNames(PREFIX);
+    await denied(c.putBlob('inputs/doc.txt', 'a document'));
+    const docKey = await uploadInput(c, 'inputs/doc.txt', 'a document');
+    expect(docKey).toMatch(/^upload:/);
+    const spec = await submitJob(c, { jobId: 'perm-client', pipeline: 'v1', params: { docKey, question: 'q' } } as never);
+    const jobs = await admin.jsm.streams.info(n.streams.jobs, { subjects_filter: '>' });
+    expect(jobs.state.subjects?.[o.submitAs('client')]).toBe(1);
     await admin.jsm.streams.purge(n.streams.jobs); // nobody runs it here
-    const seen = new Promise<string>((resolve) => c.nc.subscribe(n.subjects.events(spec.jobId), { callback: (_e, msg) => resolve(msg.subject) }));
-    await c.nc.flush();
-    admin.emit(spec.jobId, { type: 'info', message: 'hello' });
-    expect(await seen).toBe(n.subjects.events(spec.jobId));
+    await denied(c.getStatus(spec.jobId));
+    await denied(c.setStatus({ jobId: spec.jobId, pipeline: 'v1', state: 'queued', attempts: 0 }));
+    await denied(c.js.publish(n.subjects.submit, encode(spec)));
+    await subscribeDenied(c.nc, n.subjects.events(spec.jobId));
     await denied(c.js.consumers.get(n.streams.tasks, n.consumers.map));
     await denied(c.js.consumers.get(n.streams.jobs, n.consumers.coordinator));
     await denied(c.js.publish(n.subjects.task('map', 'test.echo'), encode(envelope('perm-client', 'map', 1))));
@@ -148,13 +154,14 @@ describe('one credential per role on a server with the generated accounts', () =
     await subscribeDenied(c.nc, '_INBOX.mapper.>');
   });
 
-  it('a client lists dead letters but cannot retry them', async () => {
+  it('a client can neither list nor retry dead letters (they hold other users’ task inputs)', async () => {
     const env = envelope('perm-dl', 'map', 3);
     await deadLetter(admin, 'map', { jobId: env.jobId, taskId: env.taskId, op: env.op, reason: 'test reason', attempts: 2, subject: n.subjects.task('map', 'test.echo'), data: encode(env) });
     const c = await as('client');
-    const rows = await listDeadLetters(c, { jobId: 'perm-dl' });
+    await denied(listDeadLetters(c, { jobId: 'perm-dl' }));
+    const rows = await listDeadLetters(admin, { jobId: 'perm-dl' });
     expect(rows).toMatchObject([{ kind: 'map', jobId: 'perm-dl', reason: 'test reason', attempts: 2 }]);
-    await denied(retryDeadLetters(c, [rows[0].seq]));
+    await expect(retryDeadLetters(c, [rows[0].seq])).rejects.toThrow(); // it cannot even read it
     expect(await listDeadLetters(admin, { jobId: 'perm-dl' })).toHaveLength(1);
     await admin.jsm.streams.purge(n.streams.dlq);
   });
@@ -200,13 +207,18 @@ describe('services, each on its own credential', () => {
     for (const r of ['coordinator', 'mapper', 'convolver', 'reducer'] as const) if (!roles.some((h) => h.role === r)) await start(r);
     const c = await as('client');
     const log = tmpLog();
-    await submitJob(c, { jobId: 'perm-job', pipeline: 'v1', params: { docKey: 'unused', question: JSON.stringify({ n: 6, ms: 0, log }) } } as never);
+    const docKey = await uploadInput(c, 'unused', 'not read by the test script');
+    await submitJob(c, { jobId: 'perm-job', pipeline: 'v1', params: { docKey, question: JSON.stringify({ n: 6, ms: 0, log }) } } as never);
     const st = await waitForJob(c, 'perm-job');
     expect(st.state).toBe('succeeded');
+    expect(st.owner).toBe('client');
+    expect((await jobStatus(c, 'perm-job'))?.state).toBe('succeeded');
     expect((await fetchResult(c, st)).sum).toBe(2 * (0 + 1 + 2 + 3 + 4 + 5));
     expect([...(await c.liveRoles()).keys()].sort()).toEqual(['convolver', 'coordinator', 'mapper', 'reducer']);
-    // the only refusals while the services ran were their attempts to update stream configuration
+    // the only refusals while the services ran were their attempts to update stream configuration,
+    // and the client's one check of whether it may read job status (it may not: it is a publisher)
     const refusals = s.log().slice(logStart).split('\n').filter((l) => /violation/i.test(l));
-    expect(refusals.filter((l) => !/Subject "\$JS\.API\.STREAM\.UPDATE\./.test(l))).toEqual([]);
+    const expected = (l: string) => /Subject "\$JS\.API\.STREAM\.UPDATE\./.test(l) || /User "client", Subject "\$JS\.API\.STREAM\.MSG\.GET\.KV_sec_jobs"/.test(l);
+    expect(refusals.filter((l) => !expected(l))).toEqual([]);
   });
 });

@@ -34,7 +34,8 @@ describe('rolePermissions', () => {
 
   it('follows the prefix', () => {
     const p = rolePermissions('blue', 'client', '_INBOX.c');
-    expect(p.publish.allow).toContain('blue.jobs.submit');
+    expect(p.publish.allow).toContain('blue.jobs.submit.c');
+    expect(p.publish.allow).not.toContain('blue.jobs.submit');
     expect(p.publish.allow.join(' ')).not.toMatch(/\bmr[._]/);
   });
 
