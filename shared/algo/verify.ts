@@ -76,19 +76,35 @@ export function withoutCitations(s: string): string {
     .trim();
 }
 
+export interface ClaimSegment {
+  keys: string[];
+  text: string;
+  /** Too few content words of its own to check beyond its names and numbers. */
+  short: boolean;
+  /** A claim several sources share: each must be about it somewhere, not in one passage. */
+  collective: boolean;
+}
+
 /**
  * The claim each citation bracket of a sentence stands for: the words since the previous bracket
  * (the last bracket also takes what follows it). A claim of fewer than `minWords` content words
  * ("… such as H2O [@P3] and SnapKV [@P5]") is marked short: only its names and numbers are checked.
+ * When every bracket but the last is short ("Guan et al. [@P1], Dang et al. [@P2] and Nguyen
+ * et al. [@P3] centre on X"), the sentence says one thing of all of them: each is checked against it.
  */
-export function claimSegments(sentence: string, minWords = 4): { keys: string[]; text: string; short: boolean }[] {
+export function claimSegments(sentence: string, minWords = 4): ClaimSegment[] {
   const marks = findCitations(sentence);
-  return marks.map((m, i) => {
+  const segs = marks.map((m, i) => {
     const from = i === 0 ? 0 : marks[i - 1].end;
     const to = i === marks.length - 1 ? sentence.length : m.start;
     const text = withoutCitations(sentence.slice(from, to));
-    return { keys: m.keys, text, short: marks.length > 1 && contentTerms(text).length < minWords };
+    return { keys: m.keys, text, short: marks.length > 1 && contentTerms(text).length < minWords, collective: m.keys.length > 1 };
   });
+  if (segs.length > 1 && segs.slice(0, -1).every((s) => s.short) && !segs[segs.length - 1].short) {
+    const whole = withoutCitations(sentence);
+    return segs.map((s) => ({ ...s, text: whole, short: false, collective: true }));
+  }
+  return segs;
 }
 
 const NUMBER = /\d+(?:[.,]\d+)*/g;
@@ -285,7 +301,7 @@ export function checkSentence(sentenceId: number, sentence: string, sources: Rea
       const p = bestPassage(src, seg.text);
       // A bracket citing several sources states what they share ("… centre on X and Y [@P1; @P2]"):
       // each source must be about it somewhere, not in one passage.
-      const collective = seg.keys.length > 1;
+      const collective = seg.collective;
       const share = collective ? Math.max(p.overlap, textOverlap(src, seg.text)) : p.overlap;
       const where = collective ? 'the source' : 'its best passage';
       const enough = seg.short || share >= o.minOverlap;

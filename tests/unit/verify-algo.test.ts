@@ -220,3 +220,18 @@ describe('openings that look like anaphors but are not', () => {
     expect(opensWithAnaphor('Instead, the cache is paged.')).toBe(true);
   });
 });
+
+describe('one claim said of several papers named in turn', () => {
+  it('checks each paper of "A [@P1] and B [@P2] keep heavy hitters …" against the whole claim', () => {
+    const segs = claimSegments('Liu et al. [@P1] and Yao et al. [@P2] keep heavy hitters with a recent window.');
+    expect(segs.map((s) => [s.keys, s.collective, s.short])).toEqual([
+      [['P1'], true, false],
+      [['P2'], true, false],
+    ]);
+    const checks = checkSentence(0, 'Liu et al. [@P1] and Yao et al. [@P2] keep heavy hitters with a recent window.', sources);
+    expect(checks.map((c) => [c.key, c.supported])).toEqual([
+      ['P1', false],
+      ['P2', true],
+    ]);
+  });
+});
