@@ -70,9 +70,10 @@ interface LooseSection {
 }
 
 /** An outline a survey can be written from: two or more top-level sections, titled, no title twice among siblings. */
-export function outlineProblems(sections: readonly LooseSection[], surveyTitle?: string): string[] {
+export function outlineProblems(sections: readonly LooseSection[], surveyTitle?: string, minTop = 2): string[] {
   const problems: string[] = [];
-  if (sections.length < 2) problems.push(`The outline has ${sections.length} top-level section(s); give at least 2, each a distinct theme of the papers.`);
+  const least = Math.max(2, minTop);
+  if (sections.length < least) problems.push(`The outline has ${sections.length} top-level section(s); give at least ${least}, each a distinct theme of the papers.`);
   // The same title twice under one parent is a duplicate; "Evaluation" under two parents is not.
   const twice = new Set<string>();
   const visit = (siblings: readonly LooseSection[]) => {

@@ -89,6 +89,15 @@ describe('V2 reply schemas and checks', () => {
     expect(outlineMergeOp.check!({ sections: [{ id: '', title: 'Everything', construction: '', analysis: '', children: [] }] }, input)[0]).toMatch(/1 top-level section/);
   });
 
+  it('asks a merge to keep three chapters when the partials offer three distinct ones', () => {
+    const node = (title: string) => ({ id: '', title, construction: '', analysis: '', children: [] });
+    const input = { title: 'KV cache', partials: [{ sections: [node('Eviction'), node('Quantisation')] }, { sections: [node('Offloading'), node('eviction')] }] };
+    expect(outlineMergeOp.check!({ sections: [node('Eviction'), node('Compression')] }, input)[0]).toMatch(/has 2 top-level section\(s\); give at least 3/);
+    expect(outlineMergeOp.check!({ sections: [node('Eviction'), node('Quantisation'), node('Offloading')] }, input)).toEqual([]);
+    // The offline merge, the last resort, keeps three chapters too.
+    expect(outlineMergeOp.extractive(input as never, { blobText: async () => '' }) as { sections: unknown[] }).toSatisfy((o: { sections: unknown[] }) => o.sections.length >= 3);
+  });
+
   it('asks a leaf section to cite the papers it was given', () => {
     const input = WriteInputSchema.parse({
       title: 'KV cache',

@@ -45,7 +45,8 @@ export const outlineMergeOp = defineOp<MergeInput, OutlineSections>({
   input: MergeInputSchema,
   output: OutlineSectionsSchema,
   maxOutputTokens: 8000,
-  check: (out, input) => outlineProblems(out.sections, input.title),
+  // A merged outline keeps at least three chapters when the partials offer three distinct ones.
+  check: (out, input) => outlineProblems(out.sections, input.title, Math.min(3, new Set(input.partials.flatMap((p) => p.sections.map((s) => s.title.trim().toLowerCase()))).size)),
   prompt(input) {
     const parts = input.partials.map((p, i) =>
       fence(
@@ -77,7 +78,7 @@ export const outlineMergeOp = defineOp<MergeInput, OutlineSections>({
   extractive(input) {
     const units = leafUnits(input.partials);
     const rng = createRng(seedFromString(`v2.outline.merge|${units.map((u) => u.cites.join(',')).join('|')}`));
-    const k = units.length < 2 ? 1 : Math.max(2, Math.min(8, Math.round(Math.sqrt(units.length / 2))));
+    const k = units.length < 2 ? 1 : Math.min(units.length, Math.max(3, Math.min(8, Math.round(Math.sqrt(units.length / 2)))));
     return { sections: sectionsFromUnits(units, { surveyTitle: input.title, rng, k, nestFrom: 3 }) };
   },
 });
