@@ -50,17 +50,21 @@ function fitWords(paragraphs: string[], limit: number | undefined): string[] {
 function leafText(ctx: RespondCtx, style: CiteStyle): string {
   const plan = findFence(ctx.view, /^section\b/i)?.body ?? '';
   const digests = fencesLike(ctx.view, /^digest\b/i).map((f) => ({ id: /\bof\s+\[?([\w.-]+?)\]?\s*:/i.exec(f.label)?.[1] ?? idsIn(f.body)[0] ?? '', body: f.body }));
-  const items: { id: string; text: string; score: number; index: number }[] = [];
-  for (const d of digests) {
-    const ranked = rankSentences(quotable(d.body), plan).slice(0, 2);
-    for (const r of ranked) items.push({ id: d.id, text: r.text, score: r.hits, index: items.length });
-  }
+  // Two sentences per paper when they fit the reply's budget, else one: every paper is cited.
+  const budget = ctx.maxTokens * 4 * 0.7;
+  const pick = (per: number) => {
+    const out: { id: string; text: string; score: number; index: number }[] = [];
+    for (const d of digests) for (const r of rankSentences(quotable(d.body), plan).slice(0, per)) out.push({ id: d.id, text: clip(r.text.replace(CITE_MARK, ''), per > 1 ? 500 : 300), score: r.hits, index: out.length });
+    return out;
+  };
+  let items = pick(2);
+  if (items.reduce((n, i) => n + i.text.length + 12, 0) > budget) items = pick(1);
   if (items.length === 0) return '';
   const topic = findFence(ctx.view, /topic/i)?.body ?? '';
   const words = topWords(items.map((i) => i.text.replace(CITE_MARK, '')), 3, new Set(stems(topic)));
   const papers = [...new Set(items.map((i) => i.id))];
   const lead = words.length ? `The ${papers.length} paper${papers.length === 1 ? '' : 's'} discussed here centre on ${joinList(words)}.` : '';
-  const body = items.map((i) => cited(clip(i.text.replace(CITE_MARK, ''), 500), [i.id], style));
+  const body = items.map((i) => cited(i.text, [i.id], style));
   const paragraphs: string[] = [];
   for (let i = 0; i < body.length; i += 4) paragraphs.push(body.slice(i, i + 4).join(' '));
   const contrast = papers.length >= 2 ? [`Taken together, ${style(papers.slice(0, 2))} approach ${words[0] ?? 'the problem'} from different angles, and their results are not directly comparable.`] : [];
