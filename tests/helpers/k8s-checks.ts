@@ -443,6 +443,7 @@ function imageRepo(image: string): string {
 /** The service a container of ours runs (its first argument), or undefined for other images. */
 export function serviceOf(c: Json): string | undefined {
   if (typeof c.image !== 'string' || imageRepo(c.image) !== OUR_IMAGE) return undefined;
+  if (Array.isArray(c.command)) return undefined; // another command than `service` (e.g. auth provision)
   const arg = Array.isArray(c.args) ? c.args[0] : undefined;
   return typeof arg === 'string' ? arg : 'mapper'; // the image's CMD
 }
@@ -657,7 +658,9 @@ export function natsClusterProblems(objs: K8sObject[]): string[] {
     const where = id(sts as K8sObject);
     const volume = (sts.spec.template.spec.volumes ?? []).find((v: Json) => v.configMap);
     const cm = volume && (find(objs, 'ConfigMap', volume.configMap.name) as Json | undefined);
-    const conf: string | undefined = cm && Object.values(cm.data ?? {}).find((v) => typeof v === 'string') as string | undefined;
+    // nats.conf is the server's file; other keys (nats-auth.conf) are files it includes
+    const conf: string | undefined = cm && ((cm.data?.['nats.conf'] as string | undefined) ?? (Object.values(cm.data ?? {}).find((v) => typeof v === 'string') as string | undefined));
+    const allText = cm ? (Object.values(cm.data ?? {}).filter((v) => typeof v === 'string') as string[]).join('\n') : '';
     if (!conf) {
       out.push(`${where}: no NATS configuration ConfigMap in the build`);
       continue;
@@ -678,7 +681,8 @@ export function natsClusterProblems(objs: K8sObject[]): string[] {
       out.push(`${where}: server_name must be $POD_NAME (KEDA locates consumer leaders by node name)`);
     }
     const envNames = new Set((container.env ?? []).map((e: Json) => e.name));
-    for (const v of new Set(lines.flatMap((l) => [...l.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1])))) {
+    const allLines = allText.split('\n').map((l) => l.replace(/#.*$/, ''));
+    for (const v of new Set(allLines.flatMap((l) => [...l.matchAll(/(?<!["\w.])\$([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1])))) {
       if (!envNames.has(v)) out.push(`${where}: the NATS config uses $${v}, which the nats container's env does not set`);
     }
     const ldm = /^\s*lame_duck_duration:\s*"?(\d+)s"?/m.exec(lines.join('\n'));

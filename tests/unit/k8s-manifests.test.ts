@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENV_KEYS } from '../../shared/config/env.ts';
 import { names } from '../../shared/protocol/names.ts';
+import { K8S_USERS, k8sAuthConf, k8sPasswordVar } from '../../shared/security/auth-init.ts';
 import {
   REPO_ROOT,
   consumerProblems,
@@ -104,6 +105,24 @@ describe.skipIf(!HAVE_KUBECTL).each(overlays)('overlay %s', (overlay) => {
       expect(named(objs, 'Deployment', w).spec.replicas, `${w} replicas belong to KEDA`).toBeUndefined();
       expect(named(objs, 'Deployment', w).spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
     }
+  });
+
+  it('gives every service its own NATS credential, and the administrator’s only to the provisioning step', () => {
+    const objs = render(overlay);
+    // kustomize may suffix generated Secret names with a content hash
+    const secretOf = (c: { env?: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[] }, v: string) =>
+      c.env?.find((e) => e.name === v)?.valueFrom?.secretKeyRef?.name?.replace(/-[a-z0-9]{10}$/, '');
+    for (const svc of ['coordinator', 'mapper', 'convolver', 'reducer']) {
+      const pod = named(objs, 'Deployment', svc).spec.template.spec;
+      expect([secretOf(pod.containers[0], 'NATS_USER'), secretOf(pod.containers[0], 'NATS_PASS')], svc).toEqual([`llmxmr-nats-${svc}`, `llmxmr-nats-${svc}`]);
+      const init = (pod.initContainers ?? []) as { name: string; env?: never[] }[];
+      expect(init.map((c) => secretOf(c, 'NATS_PASS'))).toEqual(svc === 'coordinator' ? ['llmxmr-nats-admin'] : []);
+    }
+    const nats = named(objs, 'StatefulSet', 'nats').spec.template.spec.containers[0];
+    for (const u of K8S_USERS) expect(secretOf(nats, `${k8sPasswordVar(u)}_RAW`), u).toBe(`llmxmr-nats-${u}`);
+    const conf = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('nats-config')) as unknown as { data: Record<string, string> };
+    expect(conf.data['nats.conf']).toContain('include "nats-auth.conf"');
+    expect(conf.data['nats-auth.conf']).toBe(k8sAuthConf('mr'));
   });
 });
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ownerNames, ownerOfSubmission, userOfApiSubject, userToken } from '../../shared/security/owners.ts';
 import { decodeReply, decodeRequest, encodeJson, mayAccess, publicStatus } from '../../shared/security/job-api.ts';
-import { authInitFiles, checkPublisherNames, k8sAuthConf, k8sNatsEnvPatch, k8sSecrets } from '../../shared/security/auth-init.ts';
+import { K8S_USERS, authInitFiles, checkPublisherNames, k8sAuthConf, k8sNatsEnvPatch, k8sPasswordVar, k8sSecrets } from '../../shared/security/auth-init.ts';
 import { rolePermissions } from '../../shared/security/permissions.ts';
 import { findNatsServer } from '../../shared/bus/nats-server.ts';
 import { REPO_ROOT } from '../helpers/k8s-checks.ts';
@@ -87,6 +87,19 @@ describe('deploy/k8s from the same generator', () => {
   it('the checked-in server users and password variables are current (`llmxmr auth k8s` renders them)', () => {
     expect(readFileSync(join(REPO_ROOT, 'deploy/k8s/base/nats-auth.conf'), 'utf8')).toBe(k8sAuthConf('mr'));
     expect(readFileSync(join(REPO_ROOT, 'deploy/k8s/base/nats-auth-env.yaml'), 'utf8')).toBe(k8sNatsEnvPatch());
+  });
+
+  it('nats-server accepts the base and dev configurations with the generated users included', () => {
+    const bin = findNatsServer();
+    if (!bin) return;
+    const env = { ...process.env, POD_NAME: 'nats-0', ...Object.fromEntries(K8S_USERS.map((u) => [k8sPasswordVar(u), `"pw-${u}"`])) };
+    for (const conf of ['deploy/k8s/base/nats.conf', 'deploy/k8s/overlays/dev/nats.conf']) {
+      const dir = mkdtempSync(join(tmpdir(), 'llmxmr-k8sconf-'));
+      writeFileSync(join(dir, 'nats.conf'), readFileSync(join(REPO_ROOT, conf), 'utf8'));
+      writeFileSync(join(dir, 'nats-auth.conf'), k8sAuthConf('mr'));
+      const check = spawnSync(bin, ['-c', join(dir, 'nats.conf'), '-t'], { encoding: 'utf8', env });
+      expect(check.stderr + check.stdout, conf).toMatch(/configuration file .* is valid/);
+    }
   });
 
   it('holds no secret in the config and renders one Secret per user', () => {
