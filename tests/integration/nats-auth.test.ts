@@ -105,5 +105,9 @@ describe('TLS', () => {
     nc.publish('hello.tls', 'x');
     for await (const m of sub) expect(m.string()).toBe('x');
     await expect(connectNats({ NATS_URL: auth.NATS_URL, NATS_TLS_CA: certs.ca }, { reconnect: false, timeoutMs: 2_000 })).rejects.toThrow();
+    // a server certificate the client cannot verify is an error that names TLS
+    await expect(connectNats({ NATS_URL: auth.NATS_URL, NATS_TLS_CERT: certs.cert, NATS_TLS_KEY: certs.key }, { reconnect: false, timeoutMs: 2_000 })).rejects.toThrow(
+      /TLS with NATS at tls:\/\/127\.0\.0\.1:\d+ failed .*NATS_TLS_CA/,
+    );
   });
 });
