@@ -56,7 +56,11 @@ export function dropRepeats(part: string, seen: Set<string>): { text: string; re
   const lines = part.split('\n').map((line) => {
     if (/^\s*(\||#|>)/.test(line) || !line.trim()) return line;
     const bullet = /^(\s*[-*]\s+)/.exec(line)?.[1] ?? '';
-    const kept = sentences(line.slice(bullet.length)).filter((s) => {
+    // Citation brackets ("[@P1; @P2]") are shadowed so their ";" never splits a sentence.
+    const marks: string[] = [];
+    const shadowed = line.slice(bullet.length).replace(/\[\s*@[^\]]*\]/g, (m) => `\u0000${marks.push(m) - 1}\u0000`);
+    const restore = (s: string) => s.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => marks[Number(i)]);
+    const kept = sentences(shadowed).map(restore).filter((s) => {
       const key = sentenceKey(s);
       if (key.length < 30) return true;
       if (seen.has(key)) {

@@ -33,7 +33,13 @@ export function reportedFigure(sentences: readonly string[], maxWords = 14): str
       if (words.length > maxWords) {
         // Keep a window that starts a few words before the figure.
         const at = c.slice(0, m.index).split(/\s+/).length - 1;
-        const from = Math.max(0, Math.min(at - 3, words.length - maxWords));
+        let from = Math.max(0, Math.min(at - 3, words.length - maxWords));
+        // Never start inside a name ("… et al. find"): begin after the last word that ends a phrase.
+        for (let i = at - 1; i >= from; i--)
+          if (/[.]$/.test(words[i])) {
+            from = i + 1;
+            break;
+          }
         words = words.slice(from, from + maxWords);
         cut = true;
       }

@@ -5,7 +5,7 @@
  * corpus, and turned into section headings ("KV Cache Quantization and Outlier Channels").
  * Pure: no I/O, deterministic.
  */
-import { isStopWord, stem } from './text.ts';
+import { isStopWord } from './text.ts';
 
 /**
  * Words that never belong in a phrase: research boilerplate, verbs and adverbs of abstracts,
@@ -36,6 +36,7 @@ const BREAK = new Set(
     'mechanism mechanisms strategy strategies scheme schemes design designs solution solutions module modules component components ' +
     'keeping evict evicts store stores compute computes generate generates selects select retain retains exploit exploits ' +
     'extract extracts report reports reported relate relates gather collect note notes describe discuss side contrast ' +
+    'centre centres centred center centers centered increase increases increased eliminate eliminates de facto ' +
     'beyond against despite throughout amid around behind below above near unlike whilst ' +
     'although because since unless whether though whereas every each both all any either neither another other others ' +
     'adopt adopts adopted relies rely relying allocate allocates allocated match matches matched protect protects protected ' +
@@ -62,8 +63,16 @@ export function phraseWord(w: string): boolean {
 /** Key of a phrase for counting: lower case, last word's plural folded ("attention sinks" → "attention sink"). */
 export function phraseKey(words: readonly string[]): string {
   const low = words.map((w) => w.toLowerCase());
-  low[low.length - 1] = stem(low[low.length - 1]);
+  low[low.length - 1] = singular(low[low.length - 1]);
   return low.join(' ');
+}
+
+/** A plural folded to its singular ("caches" → "cache", "policies" → "policy", "classes" → "class"). */
+export function singular(w: string): string {
+  if (w.length > 4 && w.endsWith('ies')) return `${w.slice(0, -3)}y`;
+  if (w.endsWith('sses')) return w.slice(0, -2);
+  if (w.length > 3 && w.endsWith('s') && !/(?:ss|us|is)$/.test(w)) return w.slice(0, -1);
+  return w;
 }
 
 export interface PhraseOccurrence {
@@ -158,7 +167,7 @@ export interface RankOptions {
   max?: number;
 }
 
-const topicWord = (topic: ReadonlySet<string>, w: string) => topic.has(w) || [...topic].some((t) => stem(t) === stem(w));
+const topicWord = (topic: ReadonlySet<string>, w: string) => topic.has(w) || [...topic].some((t) => singular(t) === singular(w));
 
 /**
  * Phrases that characterise a group of documents of the corpus, best first: the share of the
@@ -180,7 +189,7 @@ export function rankGroupPhrases(index: PhraseIndex, members: readonly number[],
     if (ws.flatMap((w) => w.split('-')).every((w) => topicWord(topic, w))) continue;
     // The field's everyday vocabulary (in over a third of all documents) names no particular section.
     if (index.docs >= 12 && (index.df.get(k) ?? 0) > index.docs / 3) continue;
-    if (ws.some((w) => w.split('-').some((p) => avoid.has(p) || avoid.has(stem(p))))) continue;
+    if (ws.some((w) => w.split('-').some((p) => avoid.has(p) || avoid.has(singular(p))))) continue;
     if (ws.length === 1 && (ws[0].length < 3 || ADJECTIVE.test(ws[0]) || LONE_ADJECTIVE.has(ws[0]))) continue;
     const idf = Math.log((1 + index.docs) / (1 + (index.df.get(k) ?? c))) + 1;
     const lift = ws.length === 1 ? 1 : ws.length === 2 ? 1.6 : 1.8;
@@ -196,7 +205,7 @@ export function rankGroupPhrases(index: PhraseIndex, members: readonly number[],
  */
 export function distinctPhrases(ranked: readonly string[], max: number): string[] {
   const chosen: string[] = [];
-  const wordsOf = (k: string) => new Set(k.split(' ').map(stem));
+  const wordsOf = (k: string) => new Set(k.split(' ').map(singular));
   for (const k of ranked) {
     const ws = wordsOf(k);
     const clash = chosen.findIndex((c) => [...wordsOf(c)].some((w) => ws.has(w)));

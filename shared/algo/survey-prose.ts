@@ -23,7 +23,11 @@ export interface PaperMaterial {
 
 const plain = (s: string) => s.replace(/\[\s*@[^\]]*\]/g, ' ');
 const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'];
-export const countWord = (n: number) => NUMBER_WORDS[n] ?? String(n);
+const TEENS = ['thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'];
+const TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
+/** A count in words up to 99 (a verifier checks digits against the sources; counts are ours, not theirs). */
+export const countWord = (n: number): string =>
+  NUMBER_WORDS[n] ?? (n < 20 ? TEENS[n - 13] : n < 100 ? `${TENS[Math.floor(n / 10)]}${n % 10 ? `-${NUMBER_WORDS[n % 10]}` : ''}` : String(n));
 const papersOf = (n: number) => `${countWord(n)} paper${n === 1 ? '' : 's'}`;
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -136,9 +140,10 @@ export function leafProse(a: LeafArgs): { text: string; table: string } {
   groups.forEach((g, gi) => {
     const opener =
       groups.length > 1 && labels[gi].length
-        ? g.length <= 4
-          ? `${capitalise(joinList(g.map(named)))} ${g.length === 1 ? 'centres' : 'centre'} on ${joinList(labels[gi])}.`
-          : `A group of papers [${g.map((pi) => `@${papers[pi].paperId}`).join('; ')}] centres on ${joinList(labels[gi])}.`
+        ? // Uncited: what a group shares is our reading of its papers, each of which is cited for its own sentences below.
+          g.length <= 4
+          ? `${capitalise(joinList(g.map((pi) => papers[pi].subject)))} ${g.length === 1 ? 'centres' : 'centre'} on ${joinList(labels[gi])}.`
+          : `${capitalise(papersOf(g.length))} centre on ${joinList(labels[gi])}: ${joinList(g.map((pi) => papers[pi].subject))}.`
         : '';
     const body = chain(g.flatMap((pi) => chosen[pi]));
     paragraphs.push([opener, ...body].filter(Boolean).join(' '));

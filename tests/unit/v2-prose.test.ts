@@ -61,6 +61,7 @@ describe('sentences that stand on their own', () => {
     expect(standalone('However, most methods score tokens by attention.', 'Chen et al.')).toBe('Most methods score tokens by attention.');
     expect(standalone('Our method halves memory while we keep accuracy.', 'Li and Wu')).toBe('The method of Li and Wu halves memory while they keep accuracy.');
     expect(standalone('This paper studies cache reuse.', 'Li')).toBe('The study by Li studies cache reuse.');
+    expect(standalone('In this paper we study cache reuse.', 'Li')).toBe('Li study cache reuse.');
   });
 
   it('refuses an opening that points at a sentence the reader does not have', () => {
@@ -195,6 +196,12 @@ describe('assembly', () => {
     const r = dropRepeats('Eviction keeps attention sinks in the cache [@P1]. A new sentence that is long enough to count.\n| a | b |\n- Eviction keeps attention sinks in the cache [@P1].', seen);
     expect(r.removed).toBe(2);
     expect(r.text).toBe('A new sentence that is long enough to count.\n| a | b |');
+  });
+
+  it('finds a repeat even when a citation bracket holds a semicolon', () => {
+    const seen = new Set<string>();
+    dropRepeats('Fourteen papers [@P1; @P2] centre on reasoning and VLA models.', seen);
+    expect(dropRepeats('Fourteen papers [@P3; @P4] centre on reasoning and VLA models.', seen)).toEqual({ text: '', removed: 1 });
   });
 
   it('puts the conclusion last before the references and marks sections the offline engine wrote', () => {
