@@ -78,7 +78,16 @@ export function startWorker(o: WorkerOptions): Worker {
     if (msg.info.deliveryCount > 1) o.metrics?.taskRedelivered(env.op, o.kind);
 
     // Both lookups at once: one round trip before the work starts instead of two.
-    const [stored, status] = await Promise.all([o.bus.getResult(env.jobId, env.taskId), o.bus.getStatus(env.jobId)]);
+    const [stored, status] = await Promise.all([
+      // A result whose stored output has gone missing is no result: run the task again (its
+      // output parts are written create-if-absent, so the missing ones come back).
+      o.bus.getResult(env.jobId, env.taskId).catch((e: Error) => {
+        if (!/is missing from the store/.test(e.message)) throw e;
+        log.warn({ err: e.message }, 'stored output missing; running the task again');
+        return null;
+      }),
+      o.bus.getStatus(env.jobId),
+    ]);
     if (stored) {
       log.debug('result already stored; skipping');
       msg.ack();

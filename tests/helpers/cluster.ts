@@ -3,6 +3,7 @@
  * the server on 127.0.0.1:4222 (or NATS_URL) without seeing each other. Roles run in-process
  * (startRole) or as child processes (for kill tests).
  */
+import { streamNames } from '../../shared/security/permissions.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,14 +68,7 @@ export async function testCluster(env: Env = testEnv()): Promise<TestCluster> {
 /** Remove a test prefix's streams, buckets and object store from the shared server. */
 async function deleteStreams(bus: Bus) {
   const n = bus.names;
-  const all = [
-    ...Object.values(n.streams),
-    `KV_${n.buckets.jobs}`,
-    `KV_${n.buckets.results}`,
-    `KV_${n.buckets.llmcache}`,
-    `KV_${n.buckets.workers}`,
-    `OBJ_${n.objectStore}`,
-  ];
+  const all = streamNames(n); // every stream, bucket and store of the prefix
   for (const s of all) await bus.jsm.streams.delete(s).catch(() => undefined);
 }
 
