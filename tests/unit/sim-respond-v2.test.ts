@@ -56,7 +56,7 @@ describe('sim responders: v2', () => {
     const sections = r.value.sections;
     expect(sections.length).toBeGreaterThanOrEqual(2);
     const titleWords = new Set(PAPERS.flatMap((p) => [...words(p.title)]));
-    for (const s of sections) for (const w of words(s.title)) expect(titleWords, s.title).toContain(w);
+    for (const s of sections) for (const w of words(s.title)) if (w !== 'and') expect(titleWords, s.title).toContain(w);
     const cited = new Set(sections.flatMap((s) => citedKeys(`${s.construction} ${s.analysis}`)));
     expect([...cited].sort()).toEqual(PAPERS.map((p) => p.id));
   });

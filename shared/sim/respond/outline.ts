@@ -98,18 +98,64 @@ export function groupBySimilarity<T>(items: readonly T[], text: (t: T) => string
   return groups;
 }
 
+const STOP_EDGE = new Set(['a', 'an', 'the', 'of', 'for', 'and', 'in', 'on', 'to', 'with', 'via', 'by', 'from', 'at', 'as', 'or', 'is', 'are', 'we', 'our', 'this', 'that', 'its', 'their', 'towards', 'toward', 'using', 'based']);
+
+/** Words too general to head a section. */
+const GENERIC = new Set(
+  ('results result method methods approach approaches paper papers work works experimental experiments effective efficient novel new propose proposed existing based large language model models framework study show code available github com https http www ' +
+    'has have had become becomes became grows grow while yet simple remains remain however although such also can may often still thus achieves achieve enables enable preserving achieving enabling making using')
+    .split(' '),
+);
+
+/** Two-word phrases of a text (no stop word or general word at either end, URLs removed), lower-cased key → first display form. */
+function bigrams(raw: string): Map<string, string> {
+  const text = raw.replace(/\bhttps?:\/\/\S+|\bwww\.\S+|\S+\.(?:com|org|io)\S*/gi, ' ');
+  const ws = text.match(/[\p{L}][\p{L}\p{N}-]*/gu) ?? [];
+  const out = new Map<string, string>();
+  for (let i = 0; i + 1 < ws.length; i++) {
+    const [a, b] = [ws[i], ws[i + 1]];
+    if ([a, b].some((w) => STOP_EDGE.has(w.toLowerCase()) || GENERIC.has(w.toLowerCase()) || w.length < 3 || /ly$/i.test(w))) continue;
+    const k = `${a} ${b}`.toLowerCase();
+    if (!out.has(k)) out.set(k, `${a} ${b}`);
+  }
+  return out;
+}
+
+/**
+ * A heading for a group of papers, as a model would write it: the two-word phrase most of their
+ * titles (then abstracts) share, not made only of the survey topic's words; else their most
+ * frequent words. Phrases already used elsewhere are skipped.
+ */
+export function groupTitle(papers: readonly ShownPaper[], avoid: ReadonlySet<string>, used: ReadonlySet<string>): string {
+  const phrase = (field: 'title' | 'abstract') => {
+    const count = new Map<string, { n: number; form: string }>();
+    for (const p of papers)
+      for (const [k, form] of bigrams(p[field])) {
+        const e = count.get(k) ?? { n: 0, form };
+        e.n++;
+        count.set(k, e);
+      }
+    const ranked = [...count.entries()]
+      .filter(([k, e]) => e.n >= 2 && !used.has(k) && !stems(k).every((t) => avoid.has(t)))
+      .sort((a, b) => b[1].n - a[1].n || (a[0] < b[0] ? -1 : 1));
+    return ranked.length ? ranked[0][1].form.replace(/^\p{Ll}/u, (c) => c.toUpperCase()) : '';
+  };
+  const titleWords = topWords(papers.map((p) => p.title), 2, new Set([...avoid, ...stems([...GENERIC].join(' '))])).map(cap);
+  const shared = titleWords.filter((w) => papers.filter((p) => stems(p.title).includes(stems(w)[0])).length >= 2);
+  return (
+    phrase('title') ||
+    (shared.length ? cap(joinList(titleWords)) : '') ||
+    phrase('abstract') ||
+    (titleWords.length ? cap(joinList(titleWords)) : '') ||
+    titlePhrase(papers[0]?.title ?? 'Other Work')
+  );
+}
+
 function titled(groups: ShownPaper[][], avoid: ReadonlySet<string>): Node[] {
   const used = new Set<string>();
   return groups.map((g) => {
-    let title = '';
-    for (const p of g) {
-      const t = titlePhrase(p.title);
-      if (t && !used.has(t.toLowerCase())) {
-        title = t;
-        break;
-      }
-    }
-    if (!title) title = cap(joinList(topWords(g.map((p) => p.abstract || p.title), 2, avoid))) || `Work of ${g[0].id}`;
+    let title = groupTitle(g, avoid, used);
+    if (used.has(title.toLowerCase())) title = `${title} (${g[0].id})`;
     used.add(title.toLowerCase());
     return { title, ...describe(g, avoid), children: [] };
   });
@@ -155,11 +201,13 @@ export function respondMerge(ctx: RespondCtx): Record<string, unknown> {
     if (ids.length) into.analysis = `${into.analysis.replace(/\s*\[[^\]]*@[^\]]*\]/g, '')} ${citeIds(ids)}`.trim();
     for (const c of s.children) if (!into.children.some((x) => similarity(x.title, c.title) >= 0.5)) into.children.push(c);
   }
-  // At most eight chapters: fold the smallest into the chapter most like it.
+  // At most eight chapters: fold the smallest into the chapter whose texts are most like it (else the smallest).
+  const about = (n: Node) => `${n.title} ${n.title} ${n.construction} ${n.children.map((c) => c.title).join(' ')}`;
   while (merged.length > 8) {
     merged.sort((a, b) => b.children.length - a.children.length);
     const small = merged.pop()!;
-    const to = merged.reduce((b, m) => (similarity(m.title, small.title) > similarity(b.title, small.title) ? m : b), merged[0]);
+    const ranked = merged.map((m) => ({ m, s: similarity(about(m), about(small)) })).sort((a, b) => b.s - a.s || a.m.children.length - b.m.children.length);
+    const to = ranked[0].s > 0 ? ranked[0].m : merged[merged.length - 1];
     to.children.push({ ...small, children: [] }, ...small.children);
   }
   if (merged.length === 1 && merged[0].children.length >= 2) return { sections: numbered(merged[0].children) };
