@@ -122,7 +122,7 @@ async function runKind(structured: boolean): Promise<{ outcomes: Outcome[]; stat
     const st = await waitForJob(bus, jobId, { signal: AbortSignal.timeout(15 * 60_000) });
     const r = st.resultKey ? ((await fetchResult(bus, st).catch(() => null)) as any) : null;
     const why = st.state !== 'succeeded' ? `${st.state}: ${st.error}` : judge(r);
-    outcomes.push({ kind: `${server} ${kind}`, seed, ok: !why, why, byOp: r?.usage?.byOp ?? {}, detail: r?.record?.counts ? `${r.record.counts.sections} sections, ${r.record.counts.cited}/${r.record.counts.papers} cited` : undefined });
+    outcomes.push({ kind: `${server} ${kind}`, seed, ok: !why, why, byOp: r?.usage?.byOp ?? {}, detail: r?.record?.counts ? `${(r.record.outline?.children ?? []).length} top-level / ${r.record.counts.sections} sections, ${r.record.counts.cited}/${r.record.counts.papers} cited, ${r.record.counts.words} words` : undefined });
     say(`${server} ${kind} seed ${seed}: ${why ? `FAILED (${why})` : 'ok'}${outcomes.at(-1)!.detail ? ` — ${outcomes.at(-1)!.detail}` : ''}`);
   };
   for (let seed = 1; seed <= SEEDS; seed++) {
