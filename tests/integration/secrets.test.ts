@@ -14,7 +14,7 @@ import { Bus } from '../../shared/bus/bus.ts';
 import { createLogger } from '../../shared/log/logger.ts';
 import { names } from '../../shared/protocol/names.ts';
 import { streamNames, type SecurityRole } from '../../shared/security/permissions.ts';
-import { submitJob, waitForJob, fetchResult } from '../../shared/client/client.ts';
+import { submitJob, waitForJob, fetchResult, uploadInput } from '../../shared/client/client.ts';
 import { startRole, type RoleHandle } from '../../services/role.ts';
 import { startSecureNats, type SecureNats } from '../helpers/secure-nats.ts';
 import { TEST_OPS, fanoutScript } from '../helpers/test-ops.ts';
@@ -115,7 +115,9 @@ describe('secrets stay out of logs and records', () => {
     const client = await Bus.open(nc, PREFIX);
     try {
       const log = tmpLog();
-      const params = (n: number) => ({ docKey: 'unused', question: JSON.stringify({ n, ms: 0, log }) });
+      // a publisher's job names its own upload (the test script does not read it)
+      const docKey = await uploadInput(client, 'unused', 'not read');
+      const params = (n: number) => ({ docKey, question: JSON.stringify({ n, ms: 0, log }) });
       await submitJob(client, { jobId: 'sx-ok', pipeline: 'v1', engine: 'openai', params: params(3) } as never);
       const ok = await waitForJob(client, 'sx-ok');
       expect(ok.state).toBe('succeeded');
