@@ -37,6 +37,8 @@ const BREAK = new Set(
     'keeping evict evicts store stores compute computes generate generates selects select retain retains exploit exploits ' +
     'extract extracts report reports reported relate relates gather collect note notes describe discuss side contrast ' +
     'centre centres centred center centers centered increase increases increased eliminate eliminates de facto ' +
+    'promising remarkable impressive notable considerable great good competitive superior comparable pose poses posed ' +
+    'inducing induce induces emerging emerged rapid rapidly growing grown ' +
     'beyond against despite throughout amid around behind below above near unlike whilst ' +
     'although because since unless whether though whereas every each both all any either neither another other others ' +
     'adopt adopts adopted relies rely relying allocate allocates allocated match matches matched protect protects protected ' +
@@ -153,7 +155,17 @@ function preferredForm(c: Map<string, number>): string {
 
 /** A single word that reads as an adjective ("Long", "Computational", "Adaptive") names no topic alone. */
 const ADJECTIVE = /(?:al|ive|ous|ic|ble|ent|ant|ful|less|ary|ory|ed)$/;
-const LONE_ADJECTIVE = new Set('long short fast slow deep wide small big general unified dynamic static sparse dense'.split(' '));
+const LONE_ADJECTIVE = new Set('long short fast slow deep wide small big general unified dynamic static sparse dense training-free plug-and-play query-agnostic task-agnostic'.split(' '));
+/** Words that may stand in a phrase ("language model") but name nothing when a phrase is made only of them (and topic words). */
+const VAGUE = new Set(
+  (
+    'model models data system systems analysis performance importance important task tasks general overview number numbers ' +
+    'progress type types aspect aspects set sets way ways part parts term terms long short high low large small common shared ' +
+    'current recent limit limits complex input inputs output outputs text texts information capability capabilities ability ' +
+    'abilities quality cost costs time level levels setting settings scenario scenarios application applications process ' +
+    'control generation inference training evaluation benchmark benchmarks policy policies representation representations'
+  ).split(/\s+/),
+);
 
 export interface RankOptions {
   /** Words of the survey topic: a phrase made only of them says nothing about a section. */
@@ -191,6 +203,7 @@ export function rankGroupPhrases(index: PhraseIndex, members: readonly number[],
     if (index.docs >= 12 && (index.df.get(k) ?? 0) > index.docs / 3) continue;
     if (ws.some((w) => w.split('-').some((p) => avoid.has(p) || avoid.has(singular(p))))) continue;
     if (ws.length === 1 && (ws[0].length < 3 || ADJECTIVE.test(ws[0]) || LONE_ADJECTIVE.has(ws[0]))) continue;
+    if (ws.flatMap((w) => w.split('-')).every((w) => VAGUE.has(w) || VAGUE.has(singular(w)) || topicWord(topic, w))) continue;
     const idf = Math.log((1 + index.docs) / (1 + (index.df.get(k) ?? c))) + 1;
     const lift = ws.length === 1 ? 1 : ws.length === 2 ? 1.6 : 1.8;
     scored.push([k, (c / n) * idf * lift * (opts.boost?.has(k) ? 1.5 : 1)]);

@@ -141,4 +141,5 @@ export function sentenceKey(s: string): string {
 }
 
 /** Sentences that state an open problem, a limitation or a direction for future work. */
-export const OPEN_PROBLEM = /\b(?:remains?|remained|future (?:work|research|directions?)|open (?:problem|question|challenge|issue)s?|limitations?|challenges?|unexplored|under-?explored|not yet|has yet to|have yet to|lack of|unclear|unsolved)\b/i;
+export const OPEN_PROBLEM =
+  /\b(?:(?:remains?|remained|is still|are still)\s+(?:an?\s+)?(?:open|unclear|unexplored|under-?explored|unsolved|unresolved|challenging|difficult|elusive|limited|largely|poorly|costly|inefficient|(?:key |major |significant |critical |fundamental )?(?:challenge|problem|bottleneck))|future (?:work|research|directions?)|open (?:problem|question|challenge|issue)s?|limitations?\b|unexplored|under-?explored|not yet|(?:has|have) yet to|lack of|unclear|unsolved|(?:a|the) (?:key |major |significant |critical |fundamental |central )?challenge (?:is|lies|remains)|challenges? (?:remain|persist))/i;

@@ -269,9 +269,10 @@ export function conclusionProse(surveyTitle: string, sections: readonly ChildSum
   const seen = new Set<string>();
   for (const n of notes)
     for (const s of splitSentences(n.text)) {
-      if (!OPEN_PROBLEM.test(s)) continue;
       const c = cleanProse(s);
       const r = c && standalone(c, n.subject);
+      // Tested after the opening is resolved: "To address these challenges, …" states no problem.
+      if (!r || !OPEN_PROBLEM.test(r)) continue;
       const key = r ? sentenceKey(r) : '';
       if (!r || used.has(key) || seen.has(key) || key.length < 30) continue;
       seen.add(key);

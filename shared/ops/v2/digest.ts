@@ -253,7 +253,7 @@ export const digestOp = defineOp<DigestInput, DigestOutput>({
       .filter((f) => !f.includes(' ') && !covered.has(f))
       .slice(0, 4);
     // An open problem or limitation the paper states itself is the most useful note; else the gap in the outline.
-    const open = sents.findIndex((x, i) => !used.has(i) && alone[i] && OPEN_PROBLEM.test(x));
+    const open = sents.findIndex((x, i) => !used.has(i) && alone[i] && OPEN_PROBLEM.test(standalone(x, 'Subject') ?? ''));
     const suggestion = open >= 0
       ? citeSentence(sents[open], input.paperId)
       : missing.length
