@@ -59,6 +59,8 @@ describe('sentences that stand on their own', () => {
   it('names the paper for its first person and strips connectors', () => {
     expect(standalone('To address this issue, we propose HCAttention, a hybrid design.', 'Chen et al.')).toBe('Chen et al. propose HCAttention, a hybrid design.');
     expect(standalone('However, most methods score tokens by attention.', 'Chen et al.')).toBe('Most methods score tokens by attention.');
+    expect(standalone('However its capacity is limited to 4,096 tokens.', 'Chen et al.')).toBeNull();
+    expect(standalone('Moreover the cache grows with length.', 'Chen et al.')).toBe('The cache grows with length.');
     expect(standalone('Our method halves memory while we keep accuracy.', 'Li and Wu')).toBe('The method of Li and Wu halves memory while they keep accuracy.');
     expect(standalone('This paper studies cache reuse.', 'Li')).toBe('The study by Li studies cache reuse.');
     expect(standalone('In this paper we study cache reuse.', 'Li')).toBe('Li study cache reuse.');
