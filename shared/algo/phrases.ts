@@ -155,7 +155,7 @@ function preferredForm(c: Map<string, number>): string {
 
 /** A single word that reads as an adjective ("Long", "Computational", "Adaptive") names no topic alone. */
 const ADJECTIVE = /(?:al|ive|ous|ic|ble|ent|ant|ful|less|ary|ory|ed)$/;
-const LONE_ADJECTIVE = new Set('long short fast slow deep wide small big general unified dynamic static sparse dense training-free plug-and-play query-agnostic task-agnostic'.split(' '));
+const LONE_ADJECTIVE = new Set('full size long short fast slow deep wide small big general unified dynamic static sparse dense training-free plug-and-play query-agnostic task-agnostic'.split(' '));
 /** Words that may stand in a phrase ("language model") but name nothing when a phrase is made only of them (and topic words). */
 const VAGUE = new Set(
   (

@@ -126,7 +126,9 @@ export function leafProse(a: LeafArgs): { text: string; table: string } {
   const index = indexPhrases(docs, 3);
   const labelOf = (g: number[], avoid: Set<string>) => {
     const ranked = rankGroupPhrases(index, g, { topic, avoid, minDf: Math.min(2, g.length) });
-    return distinctPhrases(ranked, 2).map((key) => displayPhrase(key, index.forms));
+    // Several words name an approach better than one: phrases first, single words only to fill up.
+    const ordered = [...ranked.filter((k) => k.includes(' ')), ...ranked.filter((k) => !k.includes(' '))];
+    return distinctPhrases(ordered, 2).map((key) => displayPhrase(key, index.forms));
   };
   const sectionWords = new Set(a.sectionTitle.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 2));
   const labels = groups.map((g) => labelOf(g, sectionWords));
@@ -143,7 +145,7 @@ export function leafProse(a: LeafArgs): { text: string; table: string } {
         ? // Uncited: what a group shares is our reading of its papers, each of which is cited for its own sentences below.
           g.length <= 4
           ? `${capitalise(joinList(g.map((pi) => papers[pi].subject)))} ${g.length === 1 ? 'centres' : 'centre'} on ${joinList(labels[gi])}.`
-          : `${capitalise(papersOf(g.length))} centre on ${joinList(labels[gi])}: ${joinList(g.map((pi) => papers[pi].subject))}.`
+          : `${capitalise(papersOf(g.length))} centre on ${joinList(labels[gi])}: ${joinList(g.map((pi) => papers[pi].subject))}.`.replace(/\.\.$/, '.')
         : '';
     const body = chain(g.flatMap((pi) => chosen[pi]));
     paragraphs.push([opener, ...body].filter(Boolean).join(' '));
