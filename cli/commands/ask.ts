@@ -6,7 +6,8 @@ import { submitJob, waitForJob, fetchResult, uploadInput } from '../../shared/cl
 import { defaultEngineName } from '../../shared/llm/select.ts';
 import { openCluster } from '../cluster.ts';
 import { progressPrinter } from '../progress.ts';
-import { readTextFile, UsageError, withConnOptions, type ConnOpts } from '../common.ts';
+import { UsageError, withConnOptions, type ConnOpts } from '../common.ts';
+import { readDocument } from './sources.ts';
 import { modelJobFields, withModelOptions, type ModelOpts } from './model-options.ts';
 
 interface AskOpts extends ConnOpts, ModelOpts {
@@ -24,7 +25,7 @@ export function registerAsk(program: Command): void {
     program
       .command('ask')
       .description('answer a question over a long document (map → collapse → reduce on the cluster)')
-      .requiredOption('--doc <file>', 'the document (UTF-8 text)')
+      .requiredOption('--doc <file>', 'the document: UTF-8 text, Markdown, PDF, HTML or DOCX (text is extracted)')
       .requiredOption('--question <q>', 'the question (or instruction, e.g. for summaries)')
       .option('--profile <p>', `task profile: ${V1_PROFILES.join(', ')}`, 'qa')
       .option('--engine <e>', 'openai or extractive (default: openai when OPENAI_BASE_URL is set)')
@@ -41,7 +42,7 @@ export function registerAsk(program: Command): void {
     const modelFields = modelJobFields(o);
     const maxMb = Number(o.maxInputMb);
     if (!Number.isInteger(maxMb) || maxMb < 1 || maxMb > 400) throw new UsageError('--max-input-mb must be a whole number from 1 to 400');
-    const text = readTextFile(o.doc, 'document', { maxBytes: maxMb * 1024 * 1024, option: '--max-input-mb' });
+    const text = await readDocument(o.doc, maxMb * 1024 * 1024, '--max-input-mb');
     const say = (s: string) => (o.quiet ? undefined : process.stderr.write(`${s}\n`));
     const cluster = await openCluster({ ...o, needs: ['coordinator', 'mapper', 'reducer'], say });
     try {

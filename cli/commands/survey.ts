@@ -12,9 +12,13 @@ import { openCluster } from '../cluster.ts';
 import { progressPrinter } from '../progress.ts';
 import { readTextFile, UsageError, withConnOptions, type ConnOpts } from '../common.ts';
 import { modelJobFields, seedForRecording, withModelOptions, type ModelOpts } from './model-options.ts';
+import { sourcesReport, surveyInput } from './sources.ts';
 
 interface SurveyOpts extends ConnOpts, ModelOpts {
-  input: string;
+  input?: string;
+  sources: string[];
+  topic?: string;
+  maxSources?: string;
   line: string;
   out: string;
   blocks: string;
@@ -68,7 +72,10 @@ export function registerSurvey(program: Command): void {
     program
       .command('survey')
       .description('write a survey with citations from a topic and its papers (V2)')
-      .requiredOption('--input <file.jsonl>', 'one JSON object per line: {"title", "papers": [{"title", "txt", ...}]}')
+      .option('--input <file.jsonl>', 'one JSON object per line: {"title", "papers": [{"title", "txt", ...}]}')
+      .option('--sources <dir|glob|file|providers>', 'where papers come from (repeatable, mixable with --input): a folder, glob or file of PDF, DOCX, HTML, Markdown, text, BibTeX/RIS or JSONL; or search providers, e.g. arxiv,searxng (docs/sources.md)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+      .option('--topic <t>', 'the survey topic (the title; with provider --sources, what is searched for)')
+      .option('--max-sources <n>', 'topic-only mode: sources kept at most after the relevance filter (default 60)')
       .option('--line <n>', 'which line of the input to use (1-based)', '1')
       .option('--out <dir>', 'output folder for <slug>.md and <slug>.json', 'out')
       .option('--blocks <n>', 'refinement blocks (entropy-driven convolution); 0 = none', '0')
@@ -93,8 +100,16 @@ export function registerSurvey(program: Command): void {
     if (!['random', 'llm'].includes(o.groupMode)) throw new UsageError(`--group-mode must be random or llm, not "${o.groupMode}"`);
     if (!['off', 'report', 'repair'].includes(o.verify)) throw new UsageError(`--verify must be off, report or repair, not "${o.verify}"`);
     const maxBytes = intOpt(o.maxInputMb, '--max-input-mb', 1, 400) * 1024 * 1024;
-    const text = readTextFile(o.input, 'input', { maxBytes, option: '--max-input-mb' });
-    const raw = pickLine(text, lineNo, o.input, o.quiet ? undefined : (s) => process.stderr.write(`${s}\n`));
+    const gathered = await surveyInput({
+      input: o.input,
+      sources: o.sources,
+      topic: o.topic,
+      ...(o.maxSources ? { maxSources: intOpt(o.maxSources, '--max-sources', 2, 5000) } : {}),
+      readJsonl: () => pickLine(readTextFile(o.input!, 'input', { maxBytes, option: '--max-input-mb' }), lineNo, o.input!, o.quiet ? undefined : (s) => process.stderr.write(`${s}\n`)),
+      // Skipped sources are always reported, even with --quiet.
+      say: (s) => process.stderr.write(`${s}\n`),
+    });
+    const raw = gathered.raw;
     const say = (s: string) => (o.quiet ? undefined : process.stderr.write(`${s}\n`));
     const seed = seedForRecording(o, seedOpt, say);
     const cluster = await openCluster({ ...o, needs: ['coordinator', 'mapper', 'convolver', 'reducer'], say });
@@ -107,7 +122,7 @@ export function registerSurvey(program: Command): void {
       const body = JSON.stringify(raw);
       const inputKey = await uploadInput(cluster.bus, contentKey('inputs', body, 'json'), body);
       say(`job ${jobId}: "${raw.title}", ${(raw.papers as unknown[]).length} papers, engine ${engine.data}, blocks ${blocks}`);
-      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex, ...(o.language ? { language: o.language } : {}), verify: o.verify as 'off' | 'report' | 'repair', ...(o.keepPartial ? { keepPartial: true } : {}) } });
+      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex, ...(o.language ? { language: o.language } : {}), verify: o.verify as 'off' | 'report' | 'repair', ...(o.keepPartial ? { keepPartial: true } : {}), ...(gathered.sources ? { sources: gathered.sources } : {}) } });
       const status = await waitForJob(cluster.bus, jobId, { onEvent: o.quiet ? undefined : progressPrinter() });
       if (status.state !== 'succeeded') throw new Error(`job ${jobId} ${status.state}: ${status.error ?? 'no reason given'}`);
       const r = (await fetchResult(cluster.bus, status)) as Record<string, any>;
@@ -115,7 +130,9 @@ export function registerSurvey(program: Command): void {
       const md = join(o.out, `${r.slug}.md`);
       const json = join(o.out, `${r.slug}.json`);
       writeFileSync(md, r.markdown);
-      writeFileSync(json, JSON.stringify({ job: jobId, ...r.record, usage: r.usage, wallMs: r.wallMs }, null, 2));
+      const srcReport = sourcesReport(gathered, r.record);
+      writeFileSync(json, JSON.stringify({ job: jobId, ...r.record, ...(srcReport ? { sources: srcReport } : {}), usage: r.usage, wallMs: r.wallMs }, null, 2));
+      if (srcReport) say(`sources: ${srcReport.found} found${srcReport.fetched !== undefined ? `, ${srcReport.fetched} fetched, ${srcReport.kept} kept` : ''}, ${srcReport.used} used, ${srcReport.cited} cited, ${(srcReport.skipped as unknown[]).length} skipped (reasons under "sources" in ${json})`);
       if (typeof r.record?.bibtex === 'string') writeFileSync(join(o.out, `${r.slug}.bib`), r.record.bibtex);
       const c = r.record?.counts ?? {};
       if (c.repairs || c.fallbacks) say(`model replies: ${c.repairs ?? 0} repaired after a first unusable reply, ${c.fallbacks ?? 0} task(s) answered by the offline engine instead (listed under "fallbacks" in ${json})`);

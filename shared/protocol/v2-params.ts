@@ -5,6 +5,7 @@
  * never silently ignored.
  */
 import { z } from 'zod';
+import { SourcesSpecSchema } from '../sources/spec.ts';
 
 /** Entropy-driven convolution settings of a refinement block (upstream defaults). */
 export const ConvParamsSchema = z
@@ -66,6 +67,8 @@ export const V2ParamsSchema = z
     keepPartial: z.boolean().default(false),
     /** Entropy-driven convolution settings of the refinement blocks (upstream defaults). */
     conv: ConvParamsSchema.omit({ maxDepth: true }).partial().strict().default({}),
+    /** Topic-only mode: search, fetch and filter papers on the cluster before ingest (docs/sources.md). */
+    sources: SourcesSpecSchema.optional(),
   })
   .strict();
 export type V2Params = z.infer<typeof V2ParamsSchema>;

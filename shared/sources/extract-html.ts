@@ -6,6 +6,8 @@
 import { parseHTML } from 'linkedom';
 import { Readability } from '@mozilla/readability';
 import type { ExtractResult } from './extract.ts';
+
+type Document = ReturnType<typeof parseHTML>['document'];
 import { findArxivId, findDoi, findYear } from './ids.ts';
 
 function metas(document: Document, name: string): string[] {
@@ -21,7 +23,7 @@ function metas(document: Document, name: string): string[] {
 export function extractHtml(html: string): ExtractResult {
   let document: Document;
   try {
-    ({ document } = parseHTML(html) as unknown as { document: Document });
+    ({ document } = parseHTML(html));
   } catch (e) {
     return { ok: false, reason: `unparsable HTML (${(e as Error).message})` };
   }
@@ -34,14 +36,14 @@ export function extractHtml(html: string): ExtractResult {
   let text = '';
   let articleTitle: string | undefined;
   try {
-    const article = new Readability(document, { charThreshold: 200 }).parse();
+    const article = new Readability(document as never, { charThreshold: 200 }).parse();
     text = article?.textContent ?? '';
     articleTitle = article?.title ?? undefined;
   } catch {
     text = '';
   }
   if (text.replace(/\s+/g, '').length < 200) {
-    const { document: again } = parseHTML(html) as unknown as { document: Document };
+    const { document: again } = parseHTML(html);
     for (const el of again.querySelectorAll('script, style, noscript, nav, header, footer')) el.remove();
     text = again.body?.textContent ?? again.documentElement?.textContent ?? '';
     articleTitle ??= again.title;
