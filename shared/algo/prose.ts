@@ -143,3 +143,8 @@ export function sentenceKey(s: string): string {
 /** Sentences that state an open problem, a limitation or a direction for future work. */
 export const OPEN_PROBLEM =
   /\b(?:(?:remains?|remained|is still|are still)\s+(?:an?\s+)?(?:open|unclear|unexplored|under-?explored|unsolved|unresolved|challenging|difficult|elusive|limited|largely|poorly|costly|inefficient|(?:key |major |significant |critical |fundamental )?(?:challenge|problem|bottleneck))|future (?:work|research|directions?)|open (?:problem|question|challenge|issue)s?|limitations?\b|unexplored|under-?explored|not yet|(?:has|have) yet to|lack of|unclear|unsolved|(?:a|the) (?:key |major |significant |critical |fundamental |central )?challenge (?:is|lies|remains)|challenges? (?:remain|persist))/i;
+
+/** A sentence that states an open problem in its own words (not "addresses these limitations", "inherits this limitation"). */
+export function statesOpenProblem(s: string): boolean {
+  return OPEN_PROBLEM.test(s) && !/\b(?:this|these|those|such|that|the above)\s+(?:[\w-]+\s+)?(?:limitations?|challenges?|problems?|issues?|gaps?|bottlenecks?)\b/i.test(s);
+}

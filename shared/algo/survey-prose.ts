@@ -6,7 +6,7 @@
  */
 import { centrality, cosine, features, kmeans, tfidfVectors, joinList, type SparseVector } from './tfidf.ts';
 import { displayPhrase, distinctPhrases, indexPhrases, phraseCandidates, rankGroupPhrases, type PhraseIndex } from './phrases.ts';
-import { OPEN_PROBLEM, cleanProse, sentenceKey, standalone } from './prose.ts';
+import { cleanProse, sentenceKey, standalone, statesOpenProblem } from './prose.ts';
 import { comparisonTable, reportedFigure } from './compare-table.ts';
 import { findCitations } from './citations.ts';
 import { createRng, seedFromString } from './rng.ts';
@@ -274,7 +274,7 @@ export function conclusionProse(surveyTitle: string, sections: readonly ChildSum
       const c = cleanProse(s);
       const r = c && standalone(c, n.subject);
       // Tested after the opening is resolved: "To address these challenges, …" states no problem.
-      if (!r || !OPEN_PROBLEM.test(r)) continue;
+      if (!r || !statesOpenProblem(r)) continue;
       const key = r ? sentenceKey(r) : '';
       if (!r || used.has(key) || seen.has(key) || key.length < 30) continue;
       seen.add(key);

@@ -12,7 +12,7 @@ import { defineOp, fence, type OpEnv } from '../op.ts';
 import { filterCitations, findCitations } from '../../algo/citations.ts';
 import { centrality, cosine, displayTerm, caseForms, features, fitTfidf, topTerms, type SparseVector } from '../../algo/tfidf.ts';
 import { extractJson, sentences } from '../../algo/text.ts';
-import { OPEN_PROBLEM, cleanProse, standalone } from '../../algo/prose.ts';
+import { cleanProse, standalone, statesOpenProblem } from '../../algo/prose.ts';
 import { languageProblems, repetitionProblems } from '../../algo/reply-checks.ts';
 
 export const DigestSectionSchema = z.object({
@@ -253,7 +253,7 @@ export const digestOp = defineOp<DigestInput, DigestOutput>({
       .filter((f) => !f.includes(' ') && !covered.has(f))
       .slice(0, 4);
     // An open problem or limitation the paper states itself is the most useful note; else the gap in the outline.
-    const open = sents.findIndex((x, i) => !used.has(i) && alone[i] && OPEN_PROBLEM.test(standalone(x, 'Subject') ?? ''));
+    const open = sents.findIndex((x, i) => !used.has(i) && alone[i] && statesOpenProblem(standalone(x, 'Subject') ?? ''));
     const suggestion = open >= 0
       ? citeSentence(sents[open], input.paperId)
       : missing.length
