@@ -16,7 +16,7 @@ import { JobSpecSchema, type JobEvent, type JobSpec, type JobSpecInput, type Job
 import { Bus } from '../bus/bus.ts';
 import { connectionIdentity } from '../bus/connect.ts';
 import { isPermissionError } from '../bus/provision.ts';
-import { isNatsUnavailable } from '../bus/retry.ts';
+import { isNatsUnavailable, whileNatsUnavailable } from '../bus/retry.ts';
 import { readObject } from '../bus/blob-read.ts';
 import { Objm } from '@nats-io/obj';
 import { UPLOAD_REF, ownerNames, type ApiVerb } from '../security/owners.ts';
@@ -31,7 +31,7 @@ const modes = new WeakMap<Bus, Promise<string | undefined>>();
 export function publisherOf(bus: Bus): Promise<string | undefined> {
   let m = modes.get(bus);
   if (!m) {
-    m = bus.jobs.get('_access_check').then(
+    m = whileNatsUnavailable(() => bus.jobs.get('_access_check'), { timeoutMs: 10 * 60_000 }).then(
       () => undefined,
       (e) => {
         if (!isPermissionError(e)) throw e;

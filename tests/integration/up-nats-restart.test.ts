@@ -55,8 +55,13 @@ describe('llmxmr up across a NATS restart', () => {
       env: { ...process.env, OPENAI_BASE_URL: '', LOG_LEVEL: 'warn' },
     });
     up.stderr!.on('data', (b) => (stderr += b.toString()));
-    await until('the cluster to come up', () => /cluster up on/.test(stderr), 60_000);
+    await until('the cluster to come up', () => /cluster up on/.test(stderr), 120_000); // slow under load
     expect((await runJob(url, 'before-restart')).answer).toContain('40417');
+
+    // a client already waiting for a job when the server dies (as `llmxmr ask` would be)
+    const waiting = await connectNats({ NATS_URL: url }, { name: 'waiting-client' });
+    const waitingBus = await Bus.open(waiting, PREFIX);
+    const waited = waitForJob(waitingBus, 'across-restart', { noCoordinatorMs: 90_000 });
 
     server.process.kill('SIGKILL');
     await new Promise((r) => server!.process.once('exit', r));
@@ -69,5 +74,10 @@ describe('llmxmr up across a NATS restart', () => {
     expect(sinceRestart).toBeLessThan(60_000);
     console.log(`[up-nats-restart] job after restart finished ${sinceRestart} ms after the server came back (job itself ${after.ms} ms)`);
     expect(up.exitCode).toBeNull();
-  }, 150_000);
+
+    // the waiting client rode out the restart and sees a job submitted after it
+    await runJob(url, 'across-restart');
+    expect((await waited).state).toBe('succeeded');
+    await waiting.close();
+  }, 240_000);
 });
