@@ -65,7 +65,7 @@ export function cleanProse(s: string): string | null {
 
 /** Openers that connect to a sentence the reader does not have; dropping them leaves a whole sentence. */
 const CONNECTOR =
-  /^(?:however|moreover|furthermore|additionally|in addition|also|thus|therefore|hence|consequently|as a result|accordingly|finally|lastly|specifically|in particular|notably|importantly|crucially|meanwhile|besides|nevertheless|nonetheless|instead|then|overall|in summary|in short|to this end|to that end|for this purpose|in practice|in contrast|by contrast|on the other hand|conversely|similarly|likewise|first(?:ly)?|second(?:ly)?|third(?:ly)?|here|in this regard|despite (?:this|that|these)|building on (?:this|these|that)|based on (?:this|these|that)(?: \w+){0,2}|motivated by (?:this|these|that)(?: \w+){0,2}|inspired by (?:this|these|that)(?: \w+){0,2}|to (?:address|tackle|overcome|mitigate|solve|bridge|fill|alleviate|remedy|resolve|handle|close) (?:this|these|that|those|such|the above|both)(?: [\w-]+){0,4}|given (?:this|these|that)(?: \w+){0,2}|with (?:this|these)(?: \w+){0,2}|for (?:this|these) reasons?)\s*,\s*|^in this (?:paper|work|study|article|letter|report)\b,?\s*|^(?:however|moreover|furthermore|additionally|nevertheless|nonetheless|consequently|therefore|hence)\s+(?=\S)/i;
+  /^(?:however|moreover|furthermore|additionally|in addition|also|thus|therefore|hence|consequently|as a result|accordingly|finally|lastly|specifically|in particular|notably|importantly|crucially|meanwhile|besides|nevertheless|nonetheless|instead|then|overall|in summary|in short|to this end|to that end|for this purpose|in practice|in contrast|by contrast|on the other hand|conversely|similarly|likewise|first(?:ly)?|second(?:ly)?|third(?:ly)?|here|in this regard|despite (?:this|that|these|those)(?: [\w-]+){0,3}|building on (?:this|these|that)|based on (?:this|these|that)(?: \w+){0,2}|motivated by (?:this|these|that)(?: \w+){0,2}|inspired by (?:this|these|that)(?: \w+){0,2}|to (?:address|tackle|overcome|mitigate|solve|bridge|fill|alleviate|remedy|resolve|handle|close) (?:this|these|that|those|such|the above|both)(?: [\w-]+){0,4}|given (?:this|these|that)(?: \w+){0,2}|with (?:this|these)(?: \w+){0,2}|for (?:this|these) reasons?)\s*,\s*|^in this (?:paper|work|study|article|letter|report)\b,?\s*|^(?:however|moreover|furthermore|additionally|nevertheless|nonetheless|consequently|therefore|hence)\s+(?=\S)/i;
 
 /** Nouns by which a paper refers to its own contribution. */
 const OWN_NOUN = 'method|approach|framework|technique|design|system|scheme|strategy|model|mechanism|algorithm|architecture|pipeline|solution|policy|module|estimator|method\'s|approach\'s';
@@ -146,5 +146,8 @@ export const OPEN_PROBLEM =
 
 /** A sentence that states an open problem in its own words (not "addresses these limitations", "inherits this limitation"). */
 export function statesOpenProblem(s: string): boolean {
-  return OPEN_PROBLEM.test(s) && !/\b(?:this|these|those|such|that|the above)\s+(?:[\w-]+\s+)?(?:limitations?|challenges?|problems?|issues?|gaps?|bottlenecks?)\b/i.test(s);
+  if (!OPEN_PROBLEM.test(s)) return false;
+  if (/\b(?:this|these|those|such|that|the above)\s+(?:[\w-]+\s+)?(?:limitations?|challenges?|problems?|issues?|gaps?|bottlenecks?)\b/i.test(s)) return false;
+  // A sentence about solving a limitation reports a contribution, not an open problem.
+  return !/\b(?:address|addresses|addressing|resolve|resolves|overcome|overcomes|tackle|tackles|mitigate|mitigates|solve|solves|alleviate|alleviates|remedy|remedies|circumvent|circumvents|bypass|bypasses)\b/i.test(s);
 }

@@ -158,7 +158,7 @@ describe('offline section prose', () => {
     expect(text).toContain('- How to quantize below two bits remains an open problem [@P1].');
     expect(text).toContain('- Li leave learned budgets to future work [@P4].');
     expect(text.match(/Attention sinks guide token eviction/g)).toBeNull();
-    const pointing = ['To address these challenges, we propose a latent cache [@P2].', 'Unified video generation inherits this limitation of the cache [@P2].'];
+    const pointing = ['To address these challenges, we propose a latent cache [@P2].', 'Unified video generation inherits this limitation of the cache [@P2].', 'The design resolves two fundamental limitations of sparse attention [@P2].'];
     expect(conclusionProse('KV cache', sections, pointing.map((text) => ({ paperId: 'P2', subject: 'Wu', text })))).toMatch(/None of the papers states an open problem/);
   });
 
