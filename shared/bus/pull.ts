@@ -3,7 +3,7 @@
  * messages as it has free slots, so nothing waits in a local buffer while its ack timer runs.
  * Used by the workers (tasks) and the coordinator (jobs).
  */
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 
 /** How long fetches wait for messages. */
@@ -36,6 +36,9 @@ export function startPullLoop(o: PullLoopOptions): PullLoop {
   let stopping = false;
   const running = new Set<Promise<void>>();
   let wake: (() => void) | null = null;
+  // The open fetch: a stopping loop closes it instead of waiting out its expiry (the server
+  // drops a pull request whose inbox nobody listens to any more).
+  let open: ConsumerMessages | undefined;
   const slotFreed = () => new Promise<void>((r) => (wake = r));
 
   const loop = async () => {
@@ -49,6 +52,8 @@ export function startPullLoop(o: PullLoopOptions): PullLoop {
       let batch;
       try {
         batch = await consumer.fetch({ max_messages: free, expires: FETCH_EXPIRES_MS });
+        open = batch;
+        if (stopping) void batch.close().catch(() => undefined);
       } catch (e) {
         if (stopping) break;
         o.log.warn({ err: (e as Error).message }, 'fetch failed; retrying');
@@ -86,6 +91,7 @@ export function startPullLoop(o: PullLoopOptions): PullLoop {
     async stop() {
       stopping = true;
       wake?.();
+      void open?.close().catch(() => undefined);
       await done.catch(() => undefined);
     },
     done,
