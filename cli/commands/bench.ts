@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { EngineSchema, type EngineName } from '../../shared/protocol/schemas.ts';
 import { newJobId } from '../../shared/protocol/ids.ts';
-import { submitJob, waitForJob, fetchResult, cancelJob } from '../../shared/client/client.ts';
+import { submitJob, waitForJob, fetchResult, cancelJob, uploadInput } from '../../shared/client/client.ts';
 import { defaultEngineName } from '../../shared/llm/select.ts';
 import { meanScore, postProcess, scoreOne, type IbTask, type Label } from '../../shared/eval/infinitebench-score.ts';
 import {
@@ -61,12 +61,12 @@ async function runOne(cluster: Cluster, item: BenchItem, o: RunOptions): Promise
   const base = { id: item.id, task: item.task, answer: shownLabel(item.label) };
   const timeout = AbortSignal.timeout(o.jobTimeoutMs);
   try {
-    await cluster.bus.putBlob(docKey, item.context);
+    const input = await uploadInput(cluster.bus, docKey, item.context); // a publisher's own upload, or the key
     await submitJob(cluster.bus, {
       jobId,
       pipeline: 'v1',
       engine: o.engine,
-      params: { docKey, question: item.question, profile: item.profile, window: o.window },
+      params: { docKey: input, question: item.question, profile: item.profile, window: o.window },
     });
     const st = await waitForJob(cluster.bus, jobId, { signal: timeout });
     if (st.state !== 'succeeded') throw new Error(`job ${jobId} ${st.state}: ${st.error ?? 'no reason given'}`);
