@@ -6,7 +6,7 @@
  * (terms chosen by a hash, so the same half every time), and rescaled so that chance is 0 and a
  * perfect ranking 10. Pure: no I/O.
  */
-import { analyseOutline, type SourceProfile } from './entropy.ts';
+import { analyseOutline, type OutlineAnalysis, type SourceProfile } from './entropy.ts';
 import { leaves } from './outline.ts';
 import { cosine, features, fitTfidf } from './tfidf.ts';
 import type { OutlineNode } from './outline.ts';
@@ -33,9 +33,10 @@ export interface Fidelity {
   sources: number;
 }
 
-export function headingFidelity(outline: OutlineNode, sources: readonly SourceProfile[]): Fidelity {
+/** `analysis`: the outline's placement of the sources when the caller already has it (scoreOutline computes it). */
+export function headingFidelity(outline: OutlineNode, sources: readonly SourceProfile[], analysis?: OutlineAnalysis): Fidelity {
   const leafNodes = leaves(outline);
-  const a = analyseOutline(outline, sources);
+  const a = analysis ?? analyseOutline(outline, sources);
   const where = new Map<string, number>();
   a.leaves.forEach((l, i) => l.sources.forEach((s) => where.set(s, i)));
   const held = sources.map(heldOutTerms);

@@ -99,7 +99,7 @@ export const judgeOp = defineOp<JudgeInput, JudgeOutput>({
   async extractive(input, env) {
     const sources = await readSources(env, input.sourcesKey);
     const entropy = scoreOutline(input.outline, sources);
-    const fidelity = headingFidelity(input.outline, sources);
+    const fidelity = headingFidelity(input.outline, sources, entropy.analysis);
     const rationale = [
       `Score ${fidelity.score.toFixed(2)} of 10 is heading fidelity: each leaf heading alone retrieves the sources placed under it with mean reciprocal rank ${fidelity.mrr.toFixed(3)} over ${fidelity.sources} sources (chance ${fidelity.chance.toFixed(3)}), measured on a held-out half of each source's terms.`,
       `The entropy measure the feedback works on gives ${entropy.score.toFixed(2)} of 10 (the sub-scores below):`,
