@@ -24,6 +24,17 @@ export function norm(s: Schema | undefined, root: Record<string, any>): Schema {
   return cur;
 }
 
+/** Keywords that describe a schema without constraining values. */
+const ANNOTATIONS = new Set(['$schema', '$id', '$comment', 'title', 'description', '$defs', 'definitions', 'default', 'examples', 'readOnly', 'writeOnly']);
+
+/** An anyOf/oneOf option together with the keywords of the node around it (those that constrain). */
+function withRest(rest: Record<string, any>, option: Schema, root: Record<string, any>): Schema {
+  const o = norm(option, root);
+  if (!Object.keys(rest).some((k) => !ANNOTATIONS.has(k)) || typeof o !== 'object') return o;
+  const merged = mergeAll([rest, o], root);
+  return o.additionalProperties !== undefined ? { ...merged, additionalProperties: o.additionalProperties } : merged;
+}
+
 /** The non-null options of an anyOf/oneOf node (merged with the node's own keywords), or the node itself. */
 export function options(s: Schema, root: Record<string, any>): Schema[] {
   const n = norm(s, root);
@@ -31,7 +42,7 @@ export function options(s: Schema, root: Record<string, any>): Schema[] {
   const opts: Schema[] | undefined = n.anyOf ?? n.oneOf;
   if (!Array.isArray(opts)) return [n];
   const { anyOf: _a, oneOf: _o, ...rest } = n;
-  return opts.filter((o) => !isNullSchema(norm(o, root))).map((o) => norm(Object.keys(rest).length ? mergeAll([rest, norm(o, root)], root) : o, root));
+  return opts.filter((o) => !isNullSchema(norm(o, root))).map((o) => withRest(rest, o, root));
 }
 
 /** The subschema at a path of property names ('*' or a number: array items or any other property). */
@@ -138,7 +149,7 @@ export function conform(v: unknown, s: Schema, ctx: ConformCtx, depth = 0): unkn
   const opts: Schema[] | undefined = n.anyOf ?? n.oneOf;
   if (Array.isArray(opts)) {
     const { anyOf: _a, oneOf: _o, ...rest } = n;
-    const cands = opts.map((o) => (Object.keys(rest).length ? mergeAll([rest, norm(o, ctx.root)], ctx.root) : o));
+    const cands = opts.map((o) => withRest(rest, o, ctx.root));
     for (const c of cands) if (fits(v, c, ctx.root)) return v;
     for (const c of cands) {
       const cn = norm(c, ctx.root);
@@ -169,14 +180,30 @@ export function conform(v: unknown, s: Schema, ctx: ConformCtx, depth = 0): unkn
   }
 }
 
+/** Loose checks of the string formats schemas use; a value failing one is replaced by a generated one. */
+const FORMAT_OK: Record<string, (v: string) => boolean> = {
+  email: (v) => /^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$/.test(v),
+  uri: (v) => /^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(v),
+  url: (v) => /^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(v),
+  uuid: (v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v),
+  'date-time': (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/.test(v),
+  date: (v) => /^\d{4}-\d{2}-\d{2}$/.test(v),
+  time: (v) => /^\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/.test(v),
+  ipv4: (v) => /^(?:\d{1,3}\.){3}\d{1,3}$/.test(v),
+};
+
 function conformString(v: string, s: Record<string, any>, ctx: ConformCtx): string {
   let out = v;
+  const formatOk = typeof s.format === 'string' ? FORMAT_OK[s.format] : undefined;
+  if (formatOk && !formatOk(out)) return ctx.fill(s) as string;
   if (typeof s.pattern === 'string') {
+    let re: RegExp | undefined;
     try {
-      if (!new RegExp(s.pattern, 'u').test(out)) return ctx.fill(s) as string;
+      re = new RegExp(s.pattern, 'u');
     } catch {
       // a pattern we cannot compile: leave the value
     }
+    if (re && !re.test(out)) return ctx.fill(s) as string;
   }
   const min: number = s.minLength ?? 0;
   for (let i = 0; out.length < min && i < 50; i++) out = `${out} ${String(ctx.fill({ type: 'string' }))}`.trim();

@@ -4,35 +4,7 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { createRng } from '../../shared/algo/rng.ts';
 import { makeJson, makeText, promptWords } from '../../shared/sim/content.ts';
-
-const word = fc.constantFrom('alpha', 'beta', 'gamma', 'delta', 'kernel', 'survey', 'outline');
-
-// Leaf schemas with the constraints ops use (lengths, ranges, enums, formats).
-const leaf: fc.Arbitrary<z.ZodType> = fc.oneof(
-  fc.record({ min: fc.integer({ min: 0, max: 6 }), span: fc.integer({ min: 0, max: 30 }) }).map(({ min, span }) => z.string().min(min).max(min + span)),
-  fc.constant(z.string()),
-  fc.record({ lo: fc.integer({ min: -50, max: 50 }), span: fc.integer({ min: 0, max: 100 }) }).map(({ lo, span }) => z.number().int().min(lo).max(lo + span)),
-  fc.record({ lo: fc.double({ min: -5, max: 5, noNaN: true }), span: fc.double({ min: 0.01, max: 10, noNaN: true }) }).map(({ lo, span }) => z.number().gt(lo).lt(lo + span)),
-  fc.constant(z.number().int().nonnegative().multipleOf(5)),
-  fc.constant(z.boolean()),
-  fc.uniqueArray(word, { minLength: 1, maxLength: 4 }).map((ws) => z.enum(ws as [string, ...string[]])),
-  word.map((w) => z.literal(w)),
-  fc.constantFrom(z.email(), z.uuid(), z.iso.datetime(), z.url()),
-);
-
-const schemaArb = fc.letrec<{ node: z.ZodType }>((tie) => ({
-  node: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leaf,
-    fc
-      .uniqueArray(fc.tuple(word, tie('node'), fc.constantFrom('plain', 'optional', 'nullable')), { minLength: 1, maxLength: 4, selector: (t) => t[0] })
-      .map((fields) => z.object(Object.fromEntries(fields.map(([k, s, mode]) => [k, mode === 'optional' ? s.optional() : mode === 'nullable' ? s.nullable() : s])))),
-    fc.record({ item: tie('node'), min: fc.integer({ min: 0, max: 3 }), span: fc.integer({ min: 0, max: 4 }) }).map(({ item, min, span }) => z.array(item).min(min).max(min + span)),
-    fc.tuple(tie('node'), tie('node')).map(([a, b]) => z.union([a, b])),
-    fc.tuple(tie('node'), tie('node')).map(([a, b]) => z.tuple([a, b])),
-    tie('node').map((v) => z.record(z.string(), v)),
-  ),
-}));
+import { schemaArb, word } from './sim-helpers.ts';
 
 describe('sim content', () => {
   it('produces values that validate against the zod schema behind the JSON Schema', () => {

@@ -4,6 +4,7 @@
  * with the op's zod schema.
  */
 import { z } from 'zod';
+import fc from 'fast-check';
 import type { OpDef } from '../../shared/ops/op.ts';
 import { createRng } from '../../shared/algo/rng.ts';
 import { respondJson } from '../../shared/sim/respond/index.ts';
@@ -58,3 +59,34 @@ export const PAPERS = [
   { id: 'P005', title: 'Offloading the Cache to Host Memory', text: 'Offloading the key value cache to host memory over PCIe lets long sequences fit on one GPU. Prefetching cache blocks hides the transfer latency. Throughput depends on PCIe bandwidth.' },
   { id: 'P006', title: 'Paged Memory for Serving Systems', text: 'Paged memory management stores cache blocks in fixed pages. Paging removes fragmentation in serving systems. Block tables map logical blocks to physical pages.' },
 ];
+
+/** Random zod schemas with the constraints ops use (lengths, ranges, enums, formats, unions, tuples, records). */
+export const word = fc.constantFrom('alpha', 'beta', 'gamma', 'delta', 'kernel', 'survey', 'outline');
+
+// Leaf schemas with the constraints ops use (lengths, ranges, enums, formats).
+const leaf: fc.Arbitrary<z.ZodType> = fc.oneof(
+  fc.record({ min: fc.integer({ min: 0, max: 6 }), span: fc.integer({ min: 0, max: 30 }) }).map(({ min, span }) => z.string().min(min).max(min + span)),
+  fc.constant(z.string()),
+  fc.record({ lo: fc.integer({ min: -50, max: 50 }), span: fc.integer({ min: 0, max: 100 }) }).map(({ lo, span }) => z.number().int().min(lo).max(lo + span)),
+  fc.record({ lo: fc.double({ min: -5, max: 5, noNaN: true }), span: fc.double({ min: 0.01, max: 10, noNaN: true }) }).map(({ lo, span }) => z.number().gt(lo).lt(lo + span)),
+  fc.constant(z.number().int().nonnegative().multipleOf(5)),
+  fc.constant(z.boolean()),
+  fc.uniqueArray(word, { minLength: 1, maxLength: 4 }).map((ws) => z.enum(ws as [string, ...string[]])),
+  word.map((w) => z.literal(w)),
+  fc.constantFrom(z.email(), z.uuid(), z.iso.datetime(), z.url()),
+);
+
+export const schemaArb = fc.letrec<{ node: z.ZodType }>((tie) => ({
+  node: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    leaf,
+    fc
+      .uniqueArray(fc.tuple(word, tie('node'), fc.constantFrom('plain', 'optional', 'nullable')), { minLength: 1, maxLength: 4, selector: (t) => t[0] })
+      .map((fields) => z.object(Object.fromEntries(fields.map(([k, s, mode]) => [k, mode === 'optional' ? s.optional() : mode === 'nullable' ? s.nullable() : s])))),
+    fc.record({ item: tie('node'), min: fc.integer({ min: 0, max: 3 }), span: fc.integer({ min: 0, max: 4 }) }).map(({ item, min, span }) => z.array(item).min(min).max(min + span)),
+    fc.tuple(tie('node'), tie('node')).map(([a, b]) => z.union([a, b])),
+    fc.tuple(tie('node'), tie('node')).map(([a, b]) => z.tuple([a, b])),
+    tie('node').map((v) => z.record(z.string(), v)),
+  ),
+}));
+

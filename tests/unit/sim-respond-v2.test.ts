@@ -20,8 +20,27 @@ const SECTIONS = [
 ];
 
 describe('sim responders: v2', () => {
-  it('has a responder for every op the workers serve', () => {
-    for (const op of ALL_OPS) expect(KNOWN_OPS, op.name).toContain(op.name);
+  it('has a responder for every op the workers serve that prompts a model', () => {
+    const isTool = (op: (typeof ALL_OPS)[number]) => {
+      try {
+        void op.prompt({} as never, { blobText: async () => '' });
+        return false;
+      } catch (e) {
+        return /\btool\b/.test((e as Error).message);
+      }
+    };
+    for (const op of ALL_OPS.filter((o) => !isTool(o))) expect(KNOWN_OPS, op.name).toContain(op.name);
+  });
+
+  it('sources.judge gives one verdict per candidate, relevant when it is about the topic', async () => {
+    const { judgeOp } = await import('../../shared/ops/sources/judge.ts');
+    const candidates = [
+      { id: 'C1', title: PAPERS[0].title, abstract: PAPERS[0].text },
+      { id: 'C2', title: 'Protein Folding with Graph Networks', abstract: 'Graph networks predict protein structures from sequences.' },
+    ];
+    const r = await askSim(judgeOp, { topic: 'Key value cache quantization', candidates });
+    expect(r.valid).toBe(true);
+    expect(r.value.verdicts.map((v) => [v.id, v.relevant])).toEqual([['C1', true], ['C2', false]]);
   });
 
   it('v2.digest files the paper under leaf sections of the outline shown and quotes it, citing it', async () => {

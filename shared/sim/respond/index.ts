@@ -15,6 +15,7 @@ import { respondDedup, respondFacts, respondRubric, respondSection, respondSuppo
 import { respondMerge as respondOutlineMerge, respondModify, respondPartial } from './outline.ts';
 import { respondDigest, respondGroup } from './papers.ts';
 import { respondMap, respondMerge as respondRecords } from './v1.ts';
+import { respondQueries, respondSourceJudge } from './sources.ts';
 import { respondVerify } from './verify.ts';
 import { respondConclude, respondFigures, respondWrite } from './write.ts';
 
@@ -40,6 +41,8 @@ export const RESPONDERS: Readonly<Record<string, Responder>> = {
   'eval.support': respondSupport,
   'eval.facts': respondFacts,
   'eval.dedup': respondDedup,
+  'sources.queries': respondQueries,
+  'sources.judge': respondSourceJudge,
 };
 
 export const KNOWN_OPS = Object.keys(RESPONDERS);
