@@ -42,7 +42,8 @@ function intOpt(v: string, name: string, min: number, max: number): number {
 }
 
 /** Pick line N (1-based) of a JSONL file and check it parses, with one-line errors. */
-const entropyOf = (e: any): number | undefined => (e?.subScores ? combine(e.subScores) : undefined);
+/** The weighted mean of a judgement's sub-scores (each 0–10), on 0–10. */
+const entropyOf = (e: any): number | undefined => (e?.subScores ? combine(Object.fromEntries(Object.entries(e.subScores).map(([k, v]) => [k, Number(v) / 10])) as any) : undefined);
 
 export function pickLine(text: string, lineNo: number, file: string, note?: (s: string) => void): Record<string, unknown> {
   const lines = text.split('\n').filter((l) => l.trim());

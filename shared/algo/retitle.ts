@@ -64,7 +64,8 @@ export function retitleOutline(outline: OutlineNode, filed: ReadonlyMap<string, 
         if (!used.has(joined.toLowerCase())) fresh = joined;
       }
     } else if (members.length) {
-      fresh = pick(rankGroupPhrases(index, members, { topic, boost, max: 40 }));
+      const ranked = rankGroupPhrases(index, members, { topic, boost, max: 40 });
+      fresh = pick(ranked, true) || pick(ranked);
       partsOf(fresh).forEach((q) => q && usedParts.add(q));
     }
     const title = fresh || n.title;
