@@ -14,6 +14,7 @@ import { JobIdSchema, PROTOCOL_VERSION, TaskEnvelopeSchema, type EngineName, typ
 import { WORKER_OF, type TaskKind } from '../protocol/names.ts';
 import type { OpDef } from '../ops/op.ts';
 import { PermanentError, TransientError, type Engine } from '../llm/engine.ts';
+import { extractiveEngine } from '../llm/extractive.ts';
 import type { Metrics } from '../obs/metrics.ts';
 
 export interface WorkerOptions {
@@ -104,7 +105,8 @@ export function startWorker(o: WorkerOptions): Worker {
     const abort = new AbortController();
     o.metrics?.inFlight(env.op, o.kind, 1);
     try {
-      const engine = o.engineFor(env.engine);
+      // A tool op (search, fetch) calls no model: its implementation runs whatever engine the job asked for.
+      const engine = op.tool ? extractiveEngine : o.engineFor(env.engine);
       log.debug({ attempt: msg.info.deliveryCount }, 'task started');
       const { output, usage, fallback } = await withHeartbeat(msg, heartbeatMs, () =>
         engine.execute(op, input.data, { blobText: (k) => o.bus.blobText(k), signal: abort.signal }, { jobId: env.jobId, taskId: env.taskId, cache: env.cache }),

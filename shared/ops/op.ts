@@ -29,6 +29,11 @@ export interface OpDef<I = any, O = any> {
   version: number;
   input: z.ZodType<I>;
   output: z.ZodType<O>;
+  /**
+   * A tool, not a model step (web search, page fetch): workers always run its `extractive`
+   * implementation, whichever engine the job uses; `prompt` is never sent.
+   */
+  tool?: boolean;
   /** Output tokens to reserve for the model's reply. */
   maxOutputTokens?: number;
   /** Chat messages for a model. Source texts go in fenced, labelled blocks, never as instructions. */

@@ -25,6 +25,7 @@ import { digestsBySection, pruneEmptySections, rekeyDigests, writeConclusion, wr
 import { OPEN_PROBLEM, paperSubject } from '../../../shared/algo/prose.ts';
 import { retitleOutline } from '../../../shared/algo/retitle.ts';
 import { verifyWritten } from './v2-verify.ts';
+import { gatherSources } from './v2-sources.ts';
 
 /** V2 params: all of them live in the wire schema (shared/protocol/v2-params.ts). */
 export const V2JobParamsSchema = V2ParamsSchema;
@@ -176,7 +177,9 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
   /** Tasks whose model reply was unusable even after a repair round: the offline implementation answered. */
   const fallbacks: Failure[] = [];
   const repairs: string[] = [];
-  const inp = await stage(ctx, 'ingest', () => ingest(ctx, p.inputKey, p.digestChunkChars), (r) => ({ papers: r.papers.length, skipped: r.skipped.length, truncated: r.truncated.length }));
+  // Topic-only mode: search, fetch and filter sources first (v2-sources.ts); the result is the input ingest reads.
+  const src = p.sources ? await stage(ctx, 'sources', () => gatherSources(ctx, { ...p, sources: p.sources! }), (s) => ({ found: s.report.found, fetched: s.report.fetched, kept: s.report.kept })) : undefined;
+  const inp = await stage(ctx, 'ingest', () => ingest(ctx, src?.inputKey ?? p.inputKey, p.digestChunkChars), (r) => ({ papers: r.papers.length, skipped: r.skipped.length, truncated: r.truncated.length }));
   const groups = await stage(ctx, 'group', () => makeGroups(ctx, p, inp, failures, fallbacks), (g) => ({ groups: g.length }));
   let outline = await stage(ctx, 'outline', () => makeOutline(ctx, p, inp, groups, failures, fallbacks, repairs), (o) => ({ sections: sections(o).length, repairs: repairs.length }));
   let pass = 0;
@@ -318,6 +321,7 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
       fallbacks,
       ...(shortfall.length ? { shortfall } : {}),
       skipped: inp.skipped,
+      ...(src ? { sources: src.report } : {}),
       truncated: inp.truncated,
     },
   };
