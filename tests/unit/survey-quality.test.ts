@@ -102,7 +102,15 @@ describe('papers filed against their own abstract', () => {
   });
   it('flags an eviction paper cited under quantization', () => {
     const r = misfiledPapers(sections('1'), abstracts);
-    expect(r.papers).toEqual([{ id: 'P4', citedIn: ['1'], closer: '2' }]);
+    expect(r.papers).toMatchObject([{ id: 'P4', citedIn: ['1'], closer: '2' }]);
+  });
+  it('calls it clear only when the section it is cited in is less than half as close as the nearest', () => {
+    const r = misfiledPapers(sections('1'), abstracts);
+    expect(r.papers[0].clear).toBe(true);
+    expect(r.clear).toBe(1);
+    // Cited in both sections: it is also in its nearest one, so nothing is misfiled.
+    const both = sections('1').map((s) => (s.number === '2' ? { ...s, text: `${s.text} Attention sinks must not be evicted [@P4].` } : s));
+    expect(misfiledPapers(both, abstracts)).toMatchObject({ count: 0, clear: 0 });
   });
 });
 
