@@ -123,6 +123,11 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
       spec = await stageInputs(o.bus, spec, owner);
     } catch (e) {
       stopRelay();
+      if (isNatsUnavailable(e)) {
+        log.warn({ err: (e as Error).message }, 'NATS unavailable while staging inputs; handing the job back');
+        msg.nak(ackWaitBackoff);
+        return;
+      }
       const error = `invalid job: ${(e as Error).message}`;
       await fin('failed', { error });
       o.bus.emit(spec.jobId, { type: 'job.failed', message: error });
