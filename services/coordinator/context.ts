@@ -7,9 +7,9 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/bus.ts';
 import { whileNatsUnavailable } from '../../shared/bus/retry.ts';
-import { encode } from '../../shared/protocol/codec.ts';
+import { decode, encode } from '../../shared/protocol/codec.ts';
 import { defaultJobSeed, taskId as makeTaskId } from '../../shared/protocol/ids.ts';
-import { PROTOCOL_VERSION, type JobSpec, type TaskEnvelope, type TaskResult, type Usage } from '../../shared/protocol/schemas.ts';
+import { PROTOCOL_VERSION, TaskResultSchema, type JobSpec, type TaskEnvelope, type TaskResult, type Usage } from '../../shared/protocol/schemas.ts';
 import { createRng, seedFromString, type Rng } from '../../shared/algo/rng.ts';
 import type { OpDef } from '../../shared/ops/op.ts';
 import { TaskFailedError, type JobContext, type MapOptions, type Settled } from '../../shared/jobs/types.ts';
@@ -76,7 +76,7 @@ export class JobRun implements JobContext {
     void (async () => {
       for await (const e of iter) {
         if (e.operation !== 'PUT') continue;
-        const r = await this.bus.decodeResult(e.value).catch(() => null);
+        const r = await this.readResult(e.value);
         if (r) this.deliver(r);
       }
     })()
@@ -92,8 +92,24 @@ export class JobRun implements JobContext {
   private async sweep(): Promise<void> {
     for (const id of [...this.waiters.keys()]) {
       if (this.ended) return;
-      const r = await this.bus.getResult(this.jobId, id).catch(() => null);
+      const e = await this.bus.results.get(this.bus.names.resultKey(this.jobId, id)).catch(() => null);
+      const r = e && e.operation === 'PUT' ? await this.readResult(e.value) : null;
       if (r) this.deliver(r);
+    }
+  }
+
+  /**
+   * A stored result; one whose output cannot be read any more becomes a failed result that
+   * says why, so the job script goes on (a failed task is handled) instead of waiting forever.
+   */
+  private async readResult(data: Uint8Array): Promise<TaskResult | null> {
+    try {
+      return await this.bus.decodeResult(data);
+    } catch (err) {
+      const d = decode(TaskResultSchema, data);
+      if (!d.ok) return null;
+      this.log.warn({ taskId: d.value.taskId, err: (err as Error).message }, 'a stored task output is unreadable; the task counts as failed');
+      return { ...d.value, status: 'failed', output: undefined, outputKey: undefined, error: (err as Error).message };
     }
   }
 
@@ -244,11 +260,13 @@ export class JobRun implements JobContext {
     };
     progress(true);
     const out = await Promise.all(
-      inputs.map(async (input): Promise<Settled<O>> => {
+      inputs.map(async (input, index): Promise<Settled<O>> => {
         const r = await this.result(op, input);
         done++;
         progress(done === total);
-        return this.settle<O>(r);
+        const settled = this.settle<O>(r);
+        opts.onSettled?.(index, settled);
+        return settled;
       }),
     );
     return out;

@@ -31,6 +31,13 @@ export function fitsBudget<T>(items: readonly T[], budget: number, cost: CostFn<
 
 /** Order-preserving greedy grouping under the budget with fan-in ≥ 2 (see the module comment). */
 export function groupByBudget<T>(items: readonly T[], budget: number, cost: CostFn<T>): T[][] {
+  const groups = greedyGroups(items, budget, cost);
+  if (items.length < 2) return groups;
+  return enforceFanIn(groups, budget, cost);
+}
+
+/** First pass: fill each group until the next record would not fit. */
+function greedyGroups<T>(items: readonly T[], budget: number, cost: CostFn<T>): T[][] {
   const groups: T[][] = [];
   let cur: T[] = [];
   let sum = 0;
@@ -45,8 +52,14 @@ export function groupByBudget<T>(items: readonly T[], budget: number, cost: Cost
     cur.push(item);
   }
   if (cur.length > 0) groups.push(cur);
-  if (items.length < 2) return groups;
+  return groups;
+}
 
+/**
+ * Second pass, left to right: a lone record takes one from a neighbour or merges with it. The
+ * decision at a group reads only that group and its two neighbours, and changes only them.
+ */
+function enforceFanIn<T>(groups: T[][], budget: number, cost: CostFn<T>): T[][] {
   const fits = (g: readonly T[]) => totalCost(g, cost) <= budget;
   for (let i = 0; i < groups.length; ) {
     if (groups[i].length !== 1) {
@@ -77,6 +90,37 @@ export function groupByBudget<T>(items: readonly T[], budget: number, cost: Cost
     }
   }
   return groups;
+}
+
+/**
+ * The leading groups of `groupByBudget` that no later record can change, given only a prefix
+ * of the records (the pipelined collapse starts them while the rest are still being mapped).
+ * When `complete`, the prefix is everything and every group is returned.
+ *
+ * Why the groups returned are exactly the leading groups of `groupByBudget(all records)`: the
+ * first pass closes a group when the record after it does not fit, so every first-pass group of
+ * the prefix but the last (still open) is also a first-pass group of the whole. The second pass
+ * decides at a lone group from it and its two neighbours and changes only those, so its
+ * decisions up to first-pass group m−3 (m groups in the prefix) read closed groups only and are
+ * the same for the whole; later decisions change only groups holding a record of first-pass
+ * group m−3 or later (records move at most one group over). The groups returned are those made
+ * only of records before first-pass group m−3.
+ */
+export function settledGroups<T>(prefix: readonly T[], complete: boolean, budget: number, cost: CostFn<T>): T[][] {
+  if (complete) return groupByBudget(prefix, budget, cost);
+  // Grouped by index, so that equal records at different places are told apart.
+  const indices = prefix.map((_, i) => i);
+  const costAt: CostFn<number> = (i, position) => cost(prefix[i], position);
+  const first = greedyGroups(indices, budget, costAt);
+  const m = first.length;
+  if (m < 4) return [];
+  const boundary = first[m - 3][0]; // the first record of first-pass group m−3
+  const out: T[][] = [];
+  for (const g of enforceFanIn(first, budget, costAt)) {
+    if (g.some((i) => i >= boundary)) break;
+    out.push(g.map((i) => prefix[i]));
+  }
+  return out;
 }
 
 /**

@@ -11,6 +11,8 @@ import type { Rng } from '../algo/rng.ts';
 export interface MapOptions {
   /** Stage name used in progress events (defaults to the op name). */
   stage?: string;
+  /** Called as each task settles, with its index in the inputs (pipelining on partial results). */
+  onSettled?(index: number, settled: Settled<unknown>): void;
 }
 
 /** A task's outcome; `fallback` says why an ok value came from the offline implementation instead of the model. */

@@ -30,6 +30,8 @@ export const V1ParamsSchema = z
     maxOutputTokens: z.number().int().min(16).max(32_000).optional(),
     /** Upper bound on collapse rounds before falling back to confidence-ranked truncation. */
     maxCollapseRounds: z.number().int().min(1).max(32).default(8),
+    /** Start the first collapse round on the map records already in (absent: on). Same answer either way. */
+    pipelineCollapse: z.boolean().optional(),
   })
   .strict();
 export type V1Params = z.infer<typeof V1ParamsSchema>;
