@@ -20,12 +20,14 @@ export function repetitionProblems(text: string, what = 'the text'): string[] {
 
 /** Very frequent function words of a few languages, to tell which one a text is written in. */
 const FUNCTION_WORDS: Record<string, ReadonlySet<string>> = {
-  en: new Set('the of and to in is that for on with as are by this be it from an which we or these their its was'.split(' ')),
+  // Single letters ("a", "e", "o") are left out of every list: they are English words too, and
+  // abbreviations such as "e.g." split into them.
+  en: new Set('the of and to in is that for on with as are by this be it from an which we or these their its was not can has have at but than'.split(' ')),
   fr: new Set('le la les de des du et est un une pour dans que qui sur par au aux ce cette sont avec'.split(' ')),
   de: new Set('der die das und ist nicht ein eine zu den dem mit von für auf im sich des werden wird'.split(' ')),
-  es: new Set('el la los las de del y es un una para en que por con se como su al son'.split(' ')),
-  it: new Set('il lo la gli le di del della e è un una per che con sono nel come anche'.split(' ')),
-  pt: new Set('o a os as de do da e é um uma para em que por com se não são'.split(' ')),
+  es: new Set('el la los las de del es un una para en que por con se como su al son'.split(' ')),
+  it: new Set('il lo la gli le di del della è un una per che con sono nel come anche'.split(' ')),
+  pt: new Set('os de do da é um uma para em que por com se não são'.split(' ')),
 };
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', fr: 'French', de: 'German', es: 'Spanish', it: 'Italian', pt: 'Portuguese', zh: 'Chinese', ja: 'Japanese', ko: 'Korean', ru: 'Russian' };
 const SCRIPTS: Record<string, RegExp> = { zh: /\p{Script=Han}/u, ja: /[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/u, ko: /\p{Script=Hangul}/u, ru: /\p{Script=Cyrillic}/u };

@@ -22,6 +22,9 @@ describe('reply checks', () => {
     expect(guessLanguage(FR)).toBe('fr');
     expect(guessLanguage(ZH)).toBe('zh');
     expect(guessLanguage('Too short to judge.')).toBeUndefined();
+    // English full of single letters and "e.g." is still English (these once read as Portuguese).
+    const eg = 'A model with a cache, e.g. a paged one, keeps a copy of each key and a copy of each value; a server with a GPU (e.g. an A100) can hold a batch of a few hundred requests at a time.';
+    expect(guessLanguage(eg)).toBe('en');
     expect(languageCode('French')).toBe('fr');
     expect(languageCode('zh-CN')).toBe('zh');
   });
