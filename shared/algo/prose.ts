@@ -13,7 +13,7 @@ export function paperSubject(authors: readonly string[] | undefined, title: stri
     const last = parts[parts.length - 1] ?? a;
     return /^\p{Lu}\p{L}/u.test(last) ? last : a.trim();
   };
-  // A name with digits ("Author 1") is a placeholder, not a name.
+  // A name with digits ("Author 1") stands in for a name; it is not one.
   const list = (authors ?? []).map((a) => a.trim()).filter((a) => a && !/\d/.test(a));
   if (list.length === 1) return surname(list[0]);
   if (list.length === 2) return `${surname(list[0])} and ${surname(list[1])}`;

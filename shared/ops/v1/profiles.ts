@@ -117,17 +117,17 @@ const reduceRationale: FieldDoc = {
 const reduceAnswer = (hint: string): FieldDoc => ({ name: 'answer', says: `${hint}.` });
 const reduceConfidence: FieldDoc = { name: 'confidence', says: 'your confidence in the final answer, from 0 to 5.' };
 
-const MAP_TODO = 'Find what in this excerpt helps answer the question, work out the best answer it supports, and rate how sure you are.';
-const COLLAPSE_TODO =
+const MAP_ASK = 'Find what in this excerpt helps answer the question, work out the best answer it supports, and rate how sure you are.';
+const COLLAPSE_ASK =
   'Gather the evidence of all records, giving more weight to records with higher confidence; work the question out again from it, and score the merged answer.';
 const RECONCILE =
   'Combine the records into one final answer. Where they conflict, weigh them by their confidence scores and by how directly their evidence supports them; do not simply count votes.';
 
 /** The map, collapse and reduce steps of a question-answering profile with these answer hints. */
-function qaSteps(o: { map: string; collapse: string; reduce: string; mapTodo?: string; mapCalibration?: string; collapseCalibration?: string; reduceGuidance?: string }) {
+function qaSteps(o: { map: string; collapse: string; reduce: string; mapAsk?: string; mapCalibration?: string; collapseCalibration?: string; reduceGuidance?: string }) {
   return {
-    map: step(mapTask(o.mapTodo ?? MAP_TODO, o.mapCalibration ?? ANCHOR), [mapEvidence(), mapRationale, mapAnswer(o.map), mapConfidence]),
-    collapse: step(collapseTask(COLLAPSE_TODO, o.collapseCalibration ?? ANCHOR), [
+    map: step(mapTask(o.mapAsk ?? MAP_ASK, o.mapCalibration ?? ANCHOR), [mapEvidence(), mapRationale, mapAnswer(o.map), mapConfidence]),
+    collapse: step(collapseTask(COLLAPSE_ASK, o.collapseCalibration ?? ANCHOR), [
       collapseEvidence,
       collapseRationale,
       collapseAnswer(o.collapse),
@@ -160,7 +160,7 @@ const mc: V1ProfileDef = {
     map: LETTER,
     collapse: LETTER,
     reduce: 'the letter of the best-supported option, alone',
-    mapTodo: `${MAP_TODO} Judge each option against the excerpt: an option the excerpt rules out is as worth reporting in the rationale as one it supports.`,
+    mapAsk: `${MAP_ASK} Judge each option against the excerpt: an option the excerpt rules out is as worth reporting in the rationale as one it supports.`,
   }),
 };
 
@@ -249,7 +249,7 @@ const retrieval: V1ProfileDef = {
     { name: 'confidence', says: 'a score by the scoring rule above.' },
   ]),
   collapse: step(
-    collapseTask(COLLAPSE_TODO, `${RETRIEVAL_RULE}\nIf any record scores 5, keep only the records that score 5 and ignore the rest.`),
+    collapseTask(COLLAPSE_ASK, `${RETRIEVAL_RULE}\nIf any record scores 5, keep only the records that score 5 and ignore the rest.`),
     [collapseEvidence, collapseRationale, collapseAnswer('the exact item asked for, as the records state it'), { name: 'confidence', says: 'a score by the scoring rule above.' }],
   ),
   reduce: step(
