@@ -96,6 +96,8 @@ export interface SurveyInput {
   sources?: { topic: string; providers: Provider[]; maxSources?: number };
   /** What the client read: counts and skipped local sources (remote ones are counted by the job). */
   local?: { found: number; used: number; skipped: SkippedSource[] };
+  /** Where skipped remote sources are reported once the job is done (stderr). */
+  say?: (s: string) => void;
 }
 
 /**
@@ -117,7 +119,7 @@ export async function surveyInput(o: {
   if (!title) throw new UsageError('the survey needs a topic: pass --topic "…" (or --input with a record that has a title)');
   if (!local.length) {
     const raw = { ...(base ?? {}), title, papers: (base?.papers as unknown[]) ?? [] };
-    return { raw, ...(providers.length ? { sources: { topic: title, providers, ...(o.maxSources ? { maxSources: o.maxSources } : {}) } } : {}) };
+    return { raw, say: o.say, ...(providers.length ? { sources: { topic: title, providers, ...(o.maxSources ? { maxSources: o.maxSources } : {}) } } : {}) };
   }
   const got = await gatherLocal({ title, base: base as never, specs: local, say: o.say });
   const used = got.record.papers.length - ((base?.papers as unknown[] | undefined)?.length ?? 0);
@@ -128,6 +130,7 @@ export async function surveyInput(o: {
   }
   return {
     raw: got.record as SurveyInput['raw'],
+    say: o.say,
     local: { found: got.found, used, skipped: got.skipped },
     ...(providers.length ? { sources: { topic: title, providers, ...(o.maxSources ? { maxSources: o.maxSources } : {}) } } : {}),
   };
@@ -143,12 +146,17 @@ export function sourcesReport(input: SurveyInput, record: Record<string, any>): 
   if (!input.local && !fromJob) return undefined;
   const provenance = (fromJob?.provenance as { id: string }[] | undefined) ?? (input.local ? localProvenance(input.raw as GatheredInput['record']) : []);
   const cited = new Set(((record?.references ?? []) as { id: string }[]).map((r) => r.id));
+  const remote = [...((fromJob?.searchErrors as SkippedSource[]) ?? []), ...((fromJob?.skipped as SkippedSource[]) ?? [])];
+  // Search errors and failed fetches are named on stderr (ranking drops only counted); the record lists all.
+  const loud = remote.filter((s) => !/BM25|shares no term/.test(s.reason));
+  for (const s of loud.slice(0, 25)) input.say?.(`skipped ${s.source}: ${s.reason}`);
+  if (loud.length > 25) input.say?.(`… and ${loud.length - 25} more skipped sources (listed under "sources" in the record)`);
   return {
     found: (fromJob?.found ?? 0) + (input.local?.found ?? 0),
     ...(fromJob ? { fetched: fromJob.fetched, kept: fromJob.kept, queries: fromJob.queries } : {}),
     used: record?.counts?.papers,
     cited: cited.size,
-    skipped: [...(input.local?.skipped ?? []), ...((fromJob?.skipped as SkippedSource[]) ?? [])],
+    skipped: [...(input.local?.skipped ?? []), ...remote],
     provenance: provenance.map((p) => ({ ...p, cited: cited.has(p.id) })),
   };
 }

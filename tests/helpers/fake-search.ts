@@ -13,6 +13,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { makePdf } from './fake-docs.ts';
 
 export interface FakePaper {
@@ -35,11 +36,27 @@ const DIRECTIONS: [string, string, string][] = [
   ['merging', 'merges similar adjacent cache entries into one', 'merged entries keep a weight for each source token'],
   ['paged memory', 'stores the cache in fixed-size pages', 'pages are shared between requests with a common prefix'],
 ];
+// Off-topic papers that share one word with the topic, so searches return them and the filters must drop them.
 const OFF: [string, string][] = [
+  ['seed caching by squirrels', 'squirrels cache seeds in autumn and recover most of each cache from memory of landmarks'],
+  ['image compression for telescopes', 'lossy compression of telescope images keeps faint galaxies visible'],
   ['sourdough fermentation', 'wild yeast and lactic bacteria leaven bread dough over long proofing times'],
-  ['galaxy rotation curves', 'the orbital speed of stars stays flat far from the galactic centre'],
-  ['coral reef bleaching', 'warm water makes corals expel the algae living in their tissue'],
 ];
+
+/**
+ * Papers from a V2 JSONL record (../shared/data/v2/*.jsonl), used by path: the first `n` with
+ * text, plus one off-topic paper for every five, so the fakes serve real abstracts and texts.
+ */
+export function corpusFromJsonl(path: string, n: number): FakePaper[] {
+  const rec = JSON.parse(readFileSync(path, 'utf8').split('\n')[0]);
+  const real = (rec.papers as any[]).filter((p) => p.title && (p.txt || p.abstract)).slice(0, n);
+  const off = fakeCorpus(real.length + Math.ceil(real.length / 5)).filter((p) => !p.onTopic).slice(0, Math.ceil(real.length / 5));
+  const papers = real.map((p, i): FakePaper => {
+    const authors = Array.isArray(p.authors) ? p.authors.map(String) : String(p.authors ?? '').replace(/^\[|\]$/g, '').split(/',\s*'/).map((a: string) => a.replace(/^'|'$/g, '')).filter(Boolean);
+    return { id: `p${String(i).padStart(4, '0')}`, arxivId: p.arxiv_id ?? `2501.${10000 + i}`, doi: `10.5555/real.${i}`, title: p.title, abstract: p.abstract ?? String(p.txt).slice(0, 1200), body: p.txt || p.abstract, authors, year: Number(String(p.date ?? '').slice(0, 4)) || 2024, onTopic: true };
+  });
+  return [...papers, ...off.map((p, j) => ({ ...p, id: `p${String(papers.length + j).padStart(4, '0')}` }))];
+}
 
 /** `n` papers: five in six on KV cache compression (six directions), the rest off topic. */
 export function fakeCorpus(n: number): FakePaper[] {
@@ -79,12 +96,19 @@ export interface FakeWeb {
 const words = (s: string) => s.toLowerCase().match(/[a-z0-9-]+/g) ?? [];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/** Papers matching the query (all words, or any), best first: more words matched, then an order that depends on the query. */
 function matching(corpus: FakePaper[], query: string, all: boolean): FakePaper[] {
   const q = words(query).filter((w) => w.length > 2);
-  return corpus.filter((p) => {
-    const have = new Set(words(`${p.title} ${p.abstract}`));
-    return all ? q.every((w) => have.has(w)) : q.some((w) => have.has(w));
-  });
+  const salt = [...query].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+  return corpus
+    .map((p, i) => {
+      const have = new Set(words(`${p.title} ${p.abstract}`));
+      const n = q.filter((w) => have.has(w)).length;
+      return { p, n, tie: ((i + 1) * 2654435761 + salt) % 1000 };
+    })
+    .filter((x) => (all ? x.n === q.length && q.length > 0 : x.n > 0))
+    .sort((a, b) => b.n - a.n || a.tie - b.tie)
+    .map((x) => x.p);
 }
 
 export async function startFakeWeb(o: { papers?: number; corpus?: FakePaper[] } = {}): Promise<FakeWeb> {
@@ -134,11 +158,11 @@ export async function startFakeWeb(o: { papers?: number; corpus?: FakePaper[] } 
     if (p === '/searxng/search') {
       if (bad(res, web.modes.searxng)) return;
       const q = u.searchParams.get('q') ?? '';
-      const found = matching(corpus, q, false).slice(0, 10);
+      const found = matching(corpus, q, false).slice(0, web.badLinks ? 5 : 10);
       const results: Record<string, unknown>[] = found.map((x, i) => ({ url: `${base}/abs/${x.id}`, title: x.title, content: x.abstract, engine: 'google scholar', engines: ['google scholar'], parsed_url: ['http', 'x', `/abs/${x.id}`, '', '', ''], positions: [i + 1], score: 1 / (i + 1), category: 'science', ...(i % 2 ? { pdf_url: `${base}/pdf/${x.id}.pdf`, doi: x.doi, authors: x.authors, publishedDate: `${x.year}-03-01T00:00:00` } : {}) }));
       if (web.badLinks) {
         for (const [path, what] of [['/missing', 'a missing page'], ['/loop', 'a redirect loop'], ['/hang', 'a server that never answers'], ['/huge', 'a 200 MB page'], ['/private/report', 'a page robots.txt disallows']])
-          results.push({ url: `${base}${path}`, title: `KV cache compression notes: ${what}`, content: 'KV cache compression of long contexts.', engine: 'bing', engines: ['bing'], score: 0.1, category: 'general' });
+          results.unshift({ url: `${base}${path}`, title: `KV cache compression notes: ${what}`, content: 'KV cache compression of long contexts.', engine: 'bing', engines: ['bing'], score: 0.1, category: 'general' });
       }
       return json(res, { query: q, number_of_results: results.length, results, answers: [], corrections: [], infoboxes: [], suggestions: [], unresponsive_engines: [] });
     }
@@ -253,7 +277,7 @@ export function fakeWebEnv(web: FakeWeb): Record<string, string> {
     SERPAPI_API_KEY: 'serp-test-key-789',
     S2_API_KEY: 's2-test-key-000',
     MR_FETCH_ALLOW_PRIVATE: '1',
-    MR_FETCH_TIMEOUT_MS: '1500',
+    MR_FETCH_TIMEOUT_MS: '4000',
     MR_FETCH_RETRIES: '1',
   };
 }

@@ -83,7 +83,7 @@ describe('sources.fetch', () => {
   it.each([
     ['a 404', '/missing', /HTTP 404/],
     ['a redirect loop', '/loop', /redirect loop/],
-    ['a server that never answers', '/hang', /no answer within 1500 ms after 2 attempt/],
+    ['a server that never answers', '/hang', /no answer within 4000 ms after 2 attempt/],
     ['a 200 MB page', '/huge', /over the .* fetch limit/],
     ['a page robots.txt disallows', '/private/report', /disallowed by robots\.txt/],
   ])('gives a reason for %s', async (_what, path, why) => {
