@@ -12,6 +12,8 @@ interface SimOpts {
   faultRate: string;
   faults?: string;
   latencyMs: string;
+  tailRate: string;
+  tailFactor: string;
   prefillTps: string;
   decodeTps: string;
   maxModelLen: string;
@@ -85,6 +87,8 @@ export function registerSim(program: Command): void {
     .option('--fault-rate <f>', 'share of requests that get a fault (0..1)', '0')
     .option('--faults <list>', `fault kinds and weights, e.g. "http5xx=2,timeout=1" (kinds: ${FAULT_KINDS.join(', ')}; default all equal)`)
     .option('--latency-ms <ms>', 'fixed latency added to every request', '50')
+    .option('--tail-rate <f>', 'heavy-tailed latency: share of requests (0..1) that take --tail-factor times as long', '0')
+    .option('--tail-factor <x>', 'how many times slower a request in the tail is', '10')
     .option('--prefill-tps <n>', 'prompt tokens per second per slot (0: instant)', '5000')
     .option('--decode-tps <n>', 'generated tokens per second per slot (0: instant)', '50')
     .option('--max-model-len <n>', 'context window in tokens (prompt + max_tokens)', '32768')
@@ -116,6 +120,8 @@ export function registerSim(program: Command): void {
         faultRate: num(o.faultRate, '--fault-rate', 0, 1, false),
         faults: faultWeights(o.faults),
         baseLatencyMs: num(o.latencyMs, '--latency-ms', 0, 3_600_000, false),
+        tailRate: num(o.tailRate, '--tail-rate', 0, 1, false),
+        tailFactor: num(o.tailFactor, '--tail-factor', 1, 1000, false),
         prefillTokensPerSec: num(o.prefillTps, '--prefill-tps', 0, 1e9, false),
         decodeTokensPerSec: num(o.decodeTps, '--decode-tps', 0, 1e9, false),
         maxModelLen: num(o.maxModelLen, '--max-model-len', 16, 10_000_000),

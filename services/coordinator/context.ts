@@ -5,6 +5,7 @@
  * over the job's keys.
  */
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Bus } from '../../shared/bus/bus.ts';
 import { whileNatsUnavailable } from '../../shared/bus/retry.ts';
 import { decode, encode } from '../../shared/protocol/codec.ts';
@@ -16,6 +17,25 @@ import { TaskFailedError, type JobContext, type MapOptions, type Settled } from 
 import { REPLAY_MISS } from '../../shared/llm/cache.ts';
 
 type Waiter = { resolve(r: TaskResult): void; reject(e: Error): void };
+
+/**
+ * Backup tasks for stragglers (MapReduce §3.6): near the end of a barrier (at most `tail` of its
+ * tasks left, at least one), a task still out `after` times longer than the median time its
+ * finished peers took from publish to result gets a second attempt (once). The first result
+ * stored wins: results are create-if-absent, and the slower attempt stops its model call when it
+ * sees the result (shared/bus/worker.ts). MR_BACKUP_TASKS=off turns them off.
+ */
+export const BackupConfigSchema = z.object({
+  MR_BACKUP_TASKS: z.enum(['on', 'off']).default('on'),
+  MR_BACKUP_AFTER: z.coerce.number().min(1).max(100).default(2),
+  MR_BACKUP_TAIL: z.coerce.number().min(0).max(1).default(0.25),
+});
+export function backupConfig(env: Record<string, string | undefined> = process.env): { on: boolean; after: number; tail: number } {
+  const c = BackupConfigSchema.safeParse(env);
+  if (!c.success) throw new Error(`bad backup task setting: ${c.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return { on: c.data.MR_BACKUP_TASKS === 'on', after: c.data.MR_BACKUP_AFTER, tail: c.data.MR_BACKUP_TAIL };
+}
+const BACKUP_CHECK_MS = 100;
 type Totals = Usage & { tasks: number; costDollars: number; repairs: number; fallbacks: number };
 const zero = (): Totals => ({ calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0, costDollars: 0, repairs: 0, fallbacks: 0, tasks: 0 });
 
@@ -43,6 +63,12 @@ export class JobRun implements JobContext {
   private ended = false;
   /** Tasks published by this run (not found already stored). */
   published = 0;
+  /** Backup attempts sent, and how many stored the result first. */
+  readonly backups = { sent: 0, won: 0 };
+  private readonly outstanding = new Map<string, { env: TaskEnvelope; at: number; backedUp: boolean }>();
+  /** Publish → result of tasks this run published, until their barrier reads it. */
+  private readonly tookMs = new Map<string, number>();
+  private readonly backup = backupConfig();
 
   constructor(
     private readonly bus: Bus,
@@ -130,8 +156,14 @@ export class JobRun implements JobContext {
 
   private deliver(r: TaskResult): void {
     this.seen.set(r.taskId, r);
+    const out = this.outstanding.get(r.taskId);
+    if (out) {
+      this.outstanding.delete(r.taskId);
+      this.tookMs.set(r.taskId, Date.now() - out.at);
+    }
     if (!this.counted.has(r.taskId)) {
       this.counted.add(r.taskId);
+      if (r.backup) this.backups.won++;
       if (!this.byOp.has(r.op)) this.byOp.set(r.op, zero());
       for (const t of [this.total, this.byOp.get(r.op)!]) {
         t.tasks++;
@@ -222,6 +254,7 @@ export class JobRun implements JobContext {
       // Retrying is safe: JetStream drops a repeated message id within the duplicate window.
       await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(op.kind, op.name), data, { msgID: id }));
       this.published++;
+      if (!this.seen.has(id)) this.outstanding.set(id, { env, at: Date.now(), backedUp: false });
     }
     return p;
   }
@@ -259,17 +292,44 @@ export class JobRun implements JobContext {
       }
     };
     progress(true);
+    const ids = inputs.map((input) => makeTaskId(this.jobId, op.name, input));
+    const pending = new Set(ids);
+    const took: number[] = []; // publish → result of this barrier's tasks published by this run
+    const check = this.backup.on && total >= 2 ? setInterval(() => void this.backupStragglers(pending, took, total), BACKUP_CHECK_MS) : undefined;
     const out = await Promise.all(
       inputs.map(async (input, index): Promise<Settled<O>> => {
-        const r = await this.result(op, input);
+        const r = await this.result(op, input).finally(() => {
+          pending.delete(ids[index]);
+          const ms = this.tookMs.get(ids[index]);
+          if (ms !== undefined) (took.push(ms), this.tookMs.delete(ids[index]));
+        });
         done++;
         progress(done === total);
         const settled = this.settle<O>(r);
         opts.onSettled?.(index, settled);
         return settled;
       }),
-    );
+    ).finally(() => clearInterval(check));
     return out;
+  }
+
+  /** Send a backup attempt of each straggler of a barrier in its tail (see BackupConfigSchema). */
+  private async backupStragglers(pending: Set<string>, took: number[], total: number): Promise<void> {
+    if (this.ended || pending.size === 0 || pending.size > Math.max(1, Math.floor(total * this.backup.tail)) || took.length === 0) return;
+    const sorted = [...took].sort((a, b) => a - b);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)];
+    const now = Date.now();
+    for (const id of pending) {
+      const o = this.outstanding.get(id);
+      if (!o || o.backedUp || now - o.at <= this.backup.after * median) continue;
+      o.backedUp = true;
+      this.backups.sent++;
+      const env: TaskEnvelope = { ...o.env, backup: true };
+      this.log.info({ taskId: id, op: env.op, outMs: now - o.at, medianMs: median }, 'straggler: sending a backup attempt');
+      await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(env.kind, env.op), encode(env), { msgID: `${id}.backup` })).catch((e: Error) =>
+        this.log.warn({ err: e.message, taskId: id }, 'backup attempt not sent'),
+      );
+    }
   }
 
   async map<I, O>(op: OpDef<I, O>, inputs: I[], opts: MapOptions = {}): Promise<O[]> {
@@ -296,7 +356,7 @@ export class JobRun implements JobContext {
   }
 
   /** Usage over the job so far, with a breakdown per op. */
-  usage(): Totals & { byOp: Record<string, Totals> } {
-    return { ...this.total, byOp: Object.fromEntries([...this.byOp].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, { ...v }])) };
+  usage(): Totals & { byOp: Record<string, Totals>; backups: { sent: number; won: number } } {
+    return { ...this.total, backups: { ...this.backups }, byOp: Object.fromEntries([...this.byOp].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, { ...v }])) };
   }
 }

@@ -35,6 +35,13 @@ export interface Worker {
   inFlight(): number;
 }
 
+/**
+ * A task may run twice at once (the coordinators send a backup attempt of a straggler): an
+ * attempt running longer than this looks for a stored result every so often and stops its
+ * model call when the other attempt has stored one.
+ */
+export const WINNER_CHECK_MS = 1_000;
+
 /** Backoff before redelivery of a transient failure: 1 s, 2 s, 4 s… capped at 30 s, with jitter. */
 export function redeliveryDelay(deliveryCount: number, retryAfterMs?: number): number {
   const base = Math.min(30_000, 1_000 * 2 ** Math.max(0, deliveryCount - 1));
@@ -104,6 +111,21 @@ export function startWorker(o: WorkerOptions): Worker {
 
     const abort = new AbortController();
     o.metrics?.inFlight(env.op, o.kind, 1);
+    let lost = false;
+    let checking = false;
+    const winnerCheck = setInterval(() => {
+      if (checking || lost) return;
+      checking = true;
+      o.bus
+        .getResult(env.jobId, env.taskId)
+        .then((r) => {
+          if (r && !lost) {
+            lost = true;
+            abort.abort(); // the other attempt won: free the model slot now
+          }
+        }, () => undefined)
+        .finally(() => (checking = false));
+    }, WINNER_CHECK_MS);
     try {
       // A tool op (search, fetch) calls no model: its implementation runs whatever engine the job asked for.
       const engine = op.tool ? extractiveEngine : o.engineFor(env.engine);
@@ -123,12 +145,21 @@ export function startWorker(o: WorkerOptions): Worker {
         durationMs: Date.now() - startedAt,
         usage,
         ...(fallback ? { fallback } : {}),
+        ...(env.backup ? { backup: true as const } : {}),
+      }).then((stored) => {
+        if (env.backup) o.metrics?.taskBackup?.(env.op, o.kind, stored ? 'won' : 'lost');
       });
       msg.ack();
       o.metrics?.taskDone(env.op, o.kind, (Date.now() - startedAt) / 1000);
       log.debug({ ms: Date.now() - startedAt }, 'task done');
     } catch (e) {
       const err = e as Error;
+      if (lost) {
+        log.debug('the other attempt of this task stored its result first; stopped');
+        o.metrics?.taskBackup?.(env.op, o.kind, 'lost');
+        msg.ack();
+        return;
+      }
       const transient = err instanceof TransientError || !(err instanceof PermanentError || err.name === 'ZodError');
       const last = msg.info.deliveryCount >= o.maxDeliver;
       if (transient && !last) {
@@ -138,9 +169,17 @@ export function startWorker(o: WorkerOptions): Worker {
         o.metrics?.taskFailed(env.op, o.kind, 'transient', (Date.now() - startedAt) / 1000);
         return;
       }
+      if (env.backup) {
+        // The first attempt still runs and answers for the task: a backup that fails for good
+        // leaves no failed result behind.
+        log.warn({ err: err.message }, 'backup attempt failed; the first attempt goes on');
+        msg.term();
+        return;
+      }
       const reason = transient ? `${err.message} (gave up after ${msg.info.deliveryCount} deliveries)` : err.message;
       await fail(msg, env, reason, startedAt, transient);
     } finally {
+      clearInterval(winnerCheck);
       abort.abort();
       o.metrics?.inFlight(env.op, o.kind, -1);
     }

@@ -8,6 +8,7 @@
  *   tasks_processed_total{kind,op}            tasks that finished with a result
  *   tasks_failed_total{kind,op,reason}        reason: transient | permanent | exhausted
  *   tasks_redelivered_total{kind,op}          deliveries with a delivery count above 1
+ *   tasks_backup_total{kind,op,outcome}      backup attempts of stragglers: won, lost (stopped: the other attempt's result came first)
  *   task_duration_seconds{kind,op,outcome}    histogram, outcome: ok | failed
  *   tasks_in_flight{kind,op}                  gauge
  *   model_request_duration_seconds{endpoint,model}   histogram of successful calls
@@ -92,6 +93,8 @@ export interface Metrics {
   taskFailed(op: string, kind: TaskKind, reason: TaskFailureReason, seconds?: number): void;
   /** A task arrived with a delivery count above one. */
   taskRedelivered(op: string, kind: TaskKind): void;
+  /** A backup attempt stored the result first (won), or an attempt stopped because the other one had (lost). */
+  taskBackup?(op: string, kind: TaskKind, outcome: 'won' | 'lost'): void;
   /** Adjusts the in-flight gauge by hand (startTask does this for you). */
   inFlight(op: string, kind: TaskKind, delta: number): void;
   modelCall(call: ModelCall): void;
@@ -167,6 +170,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     name: `${p}tasks_redelivered_total`,
     help: 'Task deliveries with a delivery count above one, by kind and op.',
     labelNames: ['kind', 'op'] as const,
+    registers,
+  });
+  const backups = new Counter({
+    name: `${p}tasks_backup_total`,
+    help: 'Backup attempts of straggling tasks, by kind, op and outcome (won: its result came first; lost: stopped, the other attempt came first).',
+    labelNames: ['kind', 'op', 'outcome'] as const,
     registers,
   });
   const duration = new Histogram({
@@ -294,6 +303,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     },
     taskRedelivered(op, kind) {
       redelivered.inc(taskLabels(op, kind));
+    },
+    taskBackup(op, kind, outcome) {
+      backups.inc({ ...taskLabels(op, kind), outcome });
     },
     inFlight(op, kind, delta) {
       inFlightGauge.inc(taskLabels(op, kind), delta);

@@ -87,6 +87,8 @@ export const TaskEnvelopeSchema = z
     input: z.unknown(),
     /** The job's cache mode when it is not the default. */
     cache: CacheModeSchema.optional(),
+    /** A second attempt of a straggling task (the first result stored wins). */
+    backup: z.literal(true).optional(),
   })
   .strict();
 export type TaskEnvelope = z.infer<typeof TaskEnvelopeSchema>;
@@ -122,6 +124,8 @@ export const TaskResultSchema = z.object({
   usage: UsageSchema,
   /** Why the output is the offline implementation's instead of the model's (absent: the model's). */
   fallback: z.string().optional(),
+  /** Stored by a backup attempt of a straggling task. */
+  backup: z.literal(true).optional(),
 });
 export type TaskResult = z.infer<typeof TaskResultSchema>;
 

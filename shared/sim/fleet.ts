@@ -35,7 +35,7 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
   const o = {
     port: 0, host: '127.0.0.1', replicas: 1, slots: 8, queueLimit: 1000, prefillTokensPerSec: 5000,
     decodeTokensPerSec: 50, baseLatencyMs: 50, jitter: 0, faultRate: 0, seed: 1, model: 'sim-model',
-    maxModelLen: 32768, slowFactor: 4, hangMs: 600_000, structuredOutput: true, quality: 'clean', sloppyRate: 0.3, ...opts,
+    maxModelLen: 32768, slowFactor: 4, tailRate: 0, tailFactor: 10, hangMs: 600_000, structuredOutput: true, quality: 'clean', sloppyRate: 0.3, ...opts,
   };
   if (!(o.sloppyRate >= 0 && o.sloppyRate <= 1)) throw new Error(`sloppyRate must be between 0 and 1, got ${o.sloppyRate}`);
   const corruptionWeights = { ...DEFAULT_CORRUPTION_WEIGHTS, ...opts.corruptions };
@@ -93,6 +93,7 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
     if (o.decodeTokensPerSec > 0) ms += (1000 * completionTokens) / o.decodeTokensPerSec;
     if (o.jitter > 0) ms *= 1 + o.jitter * (2 * rng.next() - 1);
     if (fault === 'slow') ms *= o.slowFactor;
+    if (o.tailRate > 0 && rng.next() < o.tailRate) ms *= o.tailFactor; // stragglers
     return Math.max(0, ms);
   };
   const pickFault = (): FaultKind | undefined => {

@@ -26,6 +26,10 @@ export interface FleetSimOptions {
   model?: string;
   /** Context window: prompt + max_tokens above it gets vLLM's 400. */
   maxModelLen?: number;
+  /** Heavy-tailed latency: share of requests (0..1) whose service time is multiplied by `tailFactor`. */
+  tailRate?: number;
+  /** Service-time multiplier of the heavy tail (default 10). */
+  tailFactor?: number;
   /** Service-time multiplier of the `slow` fault. */
   slowFactor?: number;
   /** How long a `timeout` fault holds its slot before the connection is dropped. */
