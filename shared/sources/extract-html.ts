@@ -54,7 +54,7 @@ export function extractHtml(html: string): ExtractResult {
     doc: {
       format: 'html',
       text,
-      title: (title ?? articleTitle ?? document.title ?? '').trim() || undefined,
+      title: (title ?? articleTitle ?? document.title ?? '').replace(/<[^>]*>/g, '').replace(/\s+/g, ' ').trim() || undefined,
       authors,
       year: findYear(date),
       doi,
