@@ -4,7 +4,10 @@
  *   (a) orchestration overhead per task vs a raw JetStream publish → consume → ack round trip;
  *   (b) V2 makespan on the fleet simulator vs its lower bound;
  *   (c) throughput with 1, 2, 4 mapper processes and more calls in flight per process;
- *   (d) peak RSS of the coordinator process on a 1,000-paper V2 job.
+ *   (d) peak RSS of the coordinator process on a 1,000-paper V2 job;
+ *   (e) the command line: `llmxmr --help` start-up, and answer-to-exit of `llmxmr ask`;
+ *   (f) V1 on the simulator at 8 and 32 slots on two novels: makespan / lower bound with and
+ *       without the pipelined collapse, and with heavy-tailed latency with and without backups.
  * Bounded to about ten minutes: a part that would start past the budget is skipped and says so.
  * Knobs: PERF_QUICK=1 (smaller sizes), PERF_BUDGET_S (default 570), PERF_OUT (results folder).
  */
@@ -19,6 +22,8 @@ import { measureOverhead, type OverheadResult } from './perf-overhead.ts';
 import { measureMakespan, type MakespanResult } from './perf-makespan.ts';
 import { measureThroughput, type ThroughputResult } from './perf-throughput.ts';
 import { measureMemory, type MemoryResult } from './perf-memory.ts';
+import { measureCli, type CliResult } from './perf-cli.ts';
+import { measureV1, type V1PerfResult } from './perf-v1.ts';
 
 const QUICK = process.env.PERF_QUICK === '1';
 const BUDGET_MS = Number(process.env.PERF_BUDGET_S ?? 570) * 1000;
@@ -58,7 +63,10 @@ let a: OverheadResult | null = null;
 let b: MakespanResult | null = null;
 let c: ThroughputResult | null = null;
 let d: MemoryResult | null = null;
+let e: CliResult | null = null;
+let v1: V1PerfResult | null = null;
 try {
+  e = await part('(e) command line', 20_000, () => measureCli(nats.url, { n: QUICK ? 3 : 5, asks: QUICK ? 2 : 3 }));
   a = await part('(a) overhead', 30_000, () => measureOverhead(nats.url, QUICK ? { n: 100, batch: 500 } : { n: 300, batch: 2000 }));
   const topic = join(DATA, 'v2', 'kv_cache.jsonl');
   if (existsSync(topic)) {
@@ -70,6 +78,9 @@ try {
   d = await part('(d) memory', 60_000, () => measureMemory(nats.url, { papers: 1000, blocks: Number(process.env.PERF_BLOCKS ?? 0) }));
   c = await part('(c) throughput', 40_000, () =>
     measureThroughput(nats.url, { processes: [1, 2, 4], perProcess: QUICK ? [2, 16] : [2, 8, 32], serviceMs: 1000, waves: QUICK ? 3 : 6, deadline: deadline - 15_000 }),
+  );
+  v1 = await part('(f) V1 on the simulator', 60_000, () =>
+    measureV1(nats.url, { novels: QUICK ? ['austen_persuasion.txt'] : ['austen_persuasion.txt', 'austen_emma.txt'], slots: [8, 32], tailRate: 0.05, deadline: deadline - 60_000 }),
   );
 } finally {
   await nats.stop();
@@ -91,6 +102,13 @@ if (c && c.points.length) {
   if (one && four) lines.push(`(c) throughput ${four.processes} processes / 1        ${f(four.tasksPerSec, 1)} / ${f(one.tasksPerSec, 1)} tasks/s = ${f(four.tasksPerSec / one.tasksPerSec)}× at ${k} in flight each (ideal ${four.processes}×); best efficiency ${f(100 * Math.max(...c.points.map((x) => x.efficiency)), 0)}% of in-flight / latency`);
 }
 if (d) lines.push(`(d) coordinator peak RSS             ${f(d.peakRssMB, 0)} MB on ${d.papers} papers (idle ${f(d.idleRssMB, 0)} MB; peak / idle = ${f(d.peakRssMB / d.idleRssMB)}×; job ${f(d.wallMs / 1000, 1)} s, ${d.tasks} tasks)`);
+if (e) {
+  lines.push(`(e) CLI start-up (--help)            ${f(e.help.bundle.wallP50Ms, 0)} ms wall p50, ${e.help.bundle.cpuMeanMs === null ? 'n/a' : f(e.help.bundle.cpuMeanMs, 0)} ms CPU (from source through tsx: ${f(e.help.source.wallP50Ms, 0)} ms wall, ${e.help.source.cpuMeanMs === null ? 'n/a' : f(e.help.source.cpuMeanMs, 0)} ms CPU); answer to exit ${f(e.shutdown.p50Ms, 0)} ms p50, ${f(e.shutdown.maxMs, 0)} ms max`);
+}
+if (v1) {
+  for (const r of v1.rows) lines.push(`(f) V1 ${r.novel.replace(/\.txt$/, '')} ${r.slots} slots          makespan / bound pipelined ${f(r.ratioPipelined)}, barrier ${f(r.ratioBarrier)} (bound ${f(r.boundMs / 1000, 1)} s; slot use ${f(100 * r.usePipelined, 0)}%)`);
+  for (const t of v1.tails) lines.push(`(f) V1 ${t.novel.replace(/\.txt$/, '')} ${t.slots} slots, ${f(100 * t.tailRate, 0)}% calls 10× slower   backups cut the makespan by ${f(100 * t.cut, 0)}% (${f(t.offMs / 1000, 1)} → ${f(t.onMs / 1000, 1)} s) for ${f(100 * t.extraCalls, 1)}% extra calls (${t.sent} sent, ${t.won} won)`);
+}
 process.stdout.write(`\nperf ratios (${date})\n${lines.join('\n')}\n\n`);
 
 // ---- report -----------------------------------------------------------------------------------
