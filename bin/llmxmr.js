@@ -5,7 +5,7 @@
 // one of our sources is newer than the build it builds again first (a second or two, once);
 // when it cannot (no esbuild, a syntax error being fixed) it runs the sources through tsx, as
 // does LLMXMR_FROM_SOURCE=1.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,15 +59,47 @@ async function runBundle() {
   fn.call(module.exports, module.exports, createRequire(OUT), module, OUT, DIST);
 }
 
+/**
+ * Build again, one process at a time: commands started together (tests start several) wait for
+ * the one that holds the lock instead of all building at once.
+ */
+async function rebuild() {
+  const lock = join(DIST, 'build.lock');
+  mkdirSync(DIST, { recursive: true });
+  const end = Date.now() + 120_000;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { force: true }); // left by a killed build
+      } catch {
+        // gone already
+      }
+      if (Date.now() > end) return false;
+      await new Promise((r) => setTimeout(r, 100));
+      if (buildIsCurrent()) return true;
+    }
+  }
+  try {
+    if (!buildIsCurrent()) await (await import('./build.js')).build({ quiet: true });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
 let built = false;
 if (process.env.LLMXMR_FROM_SOURCE !== '1') {
   if (buildIsCurrent()) built = true;
   else if (existsSync(join(ROOT, 'cli', 'main.ts'))) {
     try {
-      await (await import('./build.js')).build({ quiet: true });
-      built = true;
+      built = await rebuild();
     } catch {
-      built = false;
+      built = false; // a read-only install: run the sources
     }
   } else built = existsSync(OUT);
 }
