@@ -3,12 +3,20 @@
  * Lines are rebuilt from the text items' end-of-line marks; the document information dictionary
  * gives title, author and date where the producer set them.
  */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ExtractResult } from './extract.ts';
 import { findArxivId, findDoi, findYear, splitAuthors } from './ids.ts';
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
 let lib: Promise<PdfJs> | undefined;
-const pdfjs = () => (lib ??= import('pdfjs-dist/legacy/build/pdf.mjs'));
+// pdf.js is an ES module loaded on first use, through a small CommonJS file that is not bundled
+// (esm-loader.cjs says why). Both paths are absolute, so it works from the sources and the bundle,
+// which sits two folders below the repository root like this file.
+const here = createRequire(import.meta.url);
+const importEsm = here(join(dirname(fileURLToPath(import.meta.url)), '../../shared/sources/esm-loader.cjs')) as (url: string) => Promise<PdfJs>;
+const pdfjs = () => (lib ??= importEsm(pathToFileURL(here.resolve('pdfjs-dist/legacy/build/pdf.mjs')).href));
 
 /** A title in the info dictionary that names the file or the tool instead of the work is ignored. */
 function usableTitle(t: unknown): string | undefined {

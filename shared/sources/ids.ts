@@ -30,11 +30,12 @@ export function findYear(text: string | null | undefined): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** Split an author field: "A; B", "A and B", "Last, First and Other, Name" (BibTeX). */
+/** Split an author field: "A; B", "A and B", "A, B, C", "Last, First and Other, Name" (BibTeX). */
 export function splitAuthors(field: string | null | undefined): string[] {
   const s = (field ?? '').replace(/\s+/g, ' ').trim();
   if (!s) return [];
-  const parts = /\band\b/.test(s) ? s.split(/\s+and\s+/) : s.split(/\s*;\s*/);
+  // "A and B", "A; B", or "A, B, C" (two commas or more: a plain list, not "Last, First").
+  const parts = /\band\b/.test(s) ? s.split(/\s+and\s+/) : s.includes(';') ? s.split(/\s*;\s*/) : (s.match(/,/g)?.length ?? 0) >= 2 ? s.split(/\s*,\s*/) : [s];
   return parts
     .map((p) => {
       const t = p.trim().replace(/^[{"]+|[}"]+$/g, '');

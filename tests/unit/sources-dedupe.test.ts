@@ -22,6 +22,8 @@ describe('identifiers', () => {
   it('compares titles without case, accents or punctuation, and reads "Last, First" authors', () => {
     expect(normaliseTitle('KV-Cache: Compression, Revisited!')).toBe(normaliseTitle('kv cache compression revisited'));
     expect(splitAuthors('Lovelace, Ada and Turing, Alan')).toEqual(['Ada Lovelace', 'Alan Turing']);
+    expect(splitAuthors('Han Chen,Zicong Jiang,Zining Zhang')).toEqual(['Han Chen', 'Zicong Jiang', 'Zining Zhang']);
+    expect(splitAuthors('Ada Lovelace; Alan Turing')).toEqual(['Ada Lovelace', 'Alan Turing']);
   });
 });
 
