@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Entry point for `npx llmxmr`. Runs the compiled CLI, dist/cli/main.cjs (built by `npm ci`
-// through the `prepare` script, see bin/build.js), compiled with a V8 code cache kept next to
-// it, so that no TypeScript is transpiled and little is parsed at start-up. In a checkout where
+// through the `prepare` script, see bin/build.js), so that no TypeScript is transpiled at
+// start-up. In a checkout where
 // one of our sources is newer than the build it builds again first (a second or two, once);
 // when it cannot (no esbuild, a syntax error being fixed) it runs the sources through tsx, as
 // does LLMXMR_FROM_SOURCE=1.
@@ -9,12 +9,11 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist', 'cli');
 const OUT = join(DIST, 'main.cjs');
-const CODE_CACHE = join(DIST, 'main.cjs.v8cache');
+const LOCK = join(DIST, '.build.lock');
 
 /** Whether the bundle exists and none of our sources in it changed after its build started. */
 function buildIsCurrent() {
@@ -27,68 +26,44 @@ function buildIsCurrent() {
   }
 }
 
-/** Run the CommonJS bundle as a module would run, with the code cache when it matches. */
+/**
+ * Run the CommonJS bundle. A plain require, not a vm.Script with a V8 code cache: on Node 20 a
+ * script compiled through vm cannot use dynamic import() without --experimental-vm-modules, and
+ * the bundle imports ESM-only packages (pdfjs-dist) that way.
+ */
 async function runBundle() {
-  const code = readFileSync(OUT, 'utf8');
-  let cachedData;
-  try {
-    cachedData = readFileSync(CODE_CACHE);
-  } catch {
-    cachedData = undefined;
-  }
-  const wrapper = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
-  const script = new vm.Script(wrapper, {
-    filename: OUT,
-    cachedData,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
-  if (!cachedData || script.cachedDataRejected) {
-    // Written when the process ends (most commands end with process.exit), so the functions
-    // compiled while it ran are in the cache too.
-    const { writeAtomic } = await import('./build.js');
-    process.once('exit', () => {
-      try {
-        writeAtomic(CODE_CACHE, script.createCachedData());
-      } catch {
-        // a read-only install: start without the cache
-      }
-    });
-  }
-  const fn = script.runInThisContext();
-  const module = { exports: {} };
-  fn.call(module.exports, module.exports, createRequire(OUT), module, OUT, DIST);
+  createRequire(import.meta.url)(OUT);
 }
 
 /**
- * Build again, one process at a time: commands started together (tests start several) wait for
- * the one that holds the lock instead of all building at once.
+ * Build again, one process at a time: many CLI processes may start at once after a source
+ * changed (the tests do). The first takes the lock file and builds; the others wait for it
+ * (up to a minute; a lock older than that is stale) and then use its build.
  */
 async function rebuild() {
-  const lock = join(DIST, 'build.lock');
   mkdirSync(DIST, { recursive: true });
-  const end = Date.now() + 120_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      closeSync(openSync(lock, 'wx'));
+      closeSync(openSync(LOCK, 'wx'));
       break;
     } catch {
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { force: true }); // left by a killed build
-      } catch {
-        // gone already
-      }
-      if (Date.now() > end) return false;
-      await new Promise((r) => setTimeout(r, 100));
       if (buildIsCurrent()) return true;
+      try {
+        if (Date.now() - statSync(LOCK).mtimeMs > 60_000) rmSync(LOCK, { force: true });
+      } catch {
+        // the lock went away meanwhile
+      }
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
   try {
-    if (!buildIsCurrent()) await (await import('./build.js')).build({ quiet: true });
+    if (buildIsCurrent()) return true;
+    await (await import('./build.js')).build({ quiet: true });
     return true;
-  } catch {
-    return false;
   } finally {
-    rmSync(lock, { force: true });
+    rmSync(LOCK, { force: true });
   }
 }
 
