@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# One image for every llmxmapreduce service. The CLI is compiled into one script with its V8
-# code cache at image build (bin/build.js), so services start without transpiling TypeScript;
+# One image for every llmxmapreduce service. The CLI is compiled into one script at image build
+# (bin/build.js), so services start without transpiling TypeScript;
 # the sources stay beside it (the build lists them) and tsx remains the fallback.
 #
 #   docker build -t llmxmapreduce:0.1.0 .
@@ -38,7 +38,7 @@ COPY bin ./bin
 COPY cli ./cli
 COPY services ./services
 COPY shared ./shared
-# Built as root: the service user only reads the bundle and its code cache.
+# Built as root: the service user only reads the bundle.
 RUN node bin/build.js && node bin/llmxmr.js --help > /dev/null
 # The "node" user of the base image (uid 1000), numeric so that Kubernetes can verify
 # runAsNonRoot. tsx caches compiled files under /tmp: mount a writable volume there when the
