@@ -151,6 +151,9 @@ export function sourcesReport(input: SurveyInput, record: Record<string, any>): 
   const loud = remote.filter((s) => !/BM25|shares no term/.test(s.reason));
   for (const s of loud.slice(0, 25)) input.say?.(`skipped ${s.source}: ${s.reason}`);
   if (loud.length > 25) input.say?.(`… and ${loud.length - 25} more skipped sources (listed under "sources" in the record)`);
+  // Each reference in the JSON record carries its source's provenance too.
+  const byId = new Map(provenance.map((p) => [p.id, (p as { provenance?: unknown }).provenance]));
+  for (const ref of (record?.references ?? []) as { id: string; provenance?: unknown }[]) if (byId.get(ref.id)) ref.provenance = byId.get(ref.id);
   return {
     found: (fromJob?.found ?? 0) + (input.local?.found ?? 0),
     ...(fromJob ? { fetched: fromJob.fetched, kept: fromJob.kept, queries: fromJob.queries } : {}),

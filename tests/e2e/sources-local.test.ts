@@ -60,6 +60,7 @@ describe.runIf(existsSync(DATA))('a folder of PDFs made from kv_cache.jsonl', ()
     expect(rb.sources.provenance).toHaveLength(24);
     expect(rb.sources.provenance[0].provenance).toMatchObject({ origin: 'local', path: 'paper-000.pdf', format: 'pdf', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(rb.sources.cited).toBe(rb.references.length);
+    for (const ref of rb.references) expect(ref.provenance).toMatchObject({ origin: 'local', path: expect.stringMatching(/^paper-\d{3}\.pdf$/), sha256: expect.any(String), retrievedAt: expect.any(String) });
   }, 600_000);
 });
 

@@ -88,6 +88,10 @@ export interface FakeWeb {
   modes: Partial<Record<'arxiv' | 'searxng' | 'openalex' | 's2' | 'tavily' | 'brave' | 'serpapi', 'rate' | 'malformed'>>;
   /** Extra bad results SearXNG adds to each answer (relevant titles, bad URLs). */
   badLinks: boolean;
+  /** Requests per full path (to check that no page is fetched twice). */
+  paths: Map<string, number>;
+  /** Delay before answering a paper's PDF or page (a slow web, for crash tests). */
+  delayMs: number;
   /** Headers seen by each provider path (to check keys are sent where they belong). */
   headers: Map<string, Record<string, string | string[] | undefined>>;
   close(): Promise<void>;
@@ -117,7 +121,7 @@ export async function startFakeWeb(o: { papers?: number; corpus?: FakePaper[] } 
   const pdfCache = new Map<string, Promise<Uint8Array>>();
   let inFlight = 0;
   const hanging = new Set<ServerResponse>();
-  const web: FakeWeb = { url: '', corpus, hits: new Map(), maxInFlight: 0, modes: {}, badLinks: false, headers: new Map(), close: async () => undefined };
+  const web: FakeWeb = { url: '', corpus, hits: new Map(), maxInFlight: 0, modes: {}, badLinks: false, headers: new Map(), paths: new Map(), delayMs: 0, close: async () => undefined };
   const json = (res: ServerResponse, body: unknown) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -141,6 +145,8 @@ export async function startFakeWeb(o: { papers?: number; corpus?: FakePaper[] } 
     const top = `/${p.split('/')[1]}`;
     web.hits.set(top, (web.hits.get(top) ?? 0) + 1);
     web.headers.set(top, req.headers);
+    web.paths.set(p, (web.paths.get(p) ?? 0) + 1);
+    if (web.delayMs && (top === '/pdf' || top === '/abs')) await new Promise((r) => setTimeout(r, web.delayMs));
     const base = web.url;
     const n = Number(u.searchParams.get('max_results') ?? u.searchParams.get('per-page') ?? u.searchParams.get('limit') ?? u.searchParams.get('count') ?? u.searchParams.get('num') ?? 10);
     if (p === '/robots.txt') {
