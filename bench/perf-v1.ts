@@ -45,7 +45,7 @@ const SIM = { baseLatencyMs: 500, decodeTokensPerSec: 100, seed: 11 };
 const WINDOW = 4900;
 
 async function cluster(natsUrl: string, simUrl: string) {
-  const env = perfEnv(natsUrl, `pv1${Date.now().toString(36)}`, { OPENAI_BASE_URL: simUrl, LLM_MODEL: 'sim-model', MR_CONCURRENCY: '256' });
+  const env = perfEnv(natsUrl, `pv1${Date.now().toString(36)}`, { OPENAI_BASE_URL: simUrl, LLM_MODEL: 'sim-model', MR_CONCURRENCY: '256', LOG_LEVEL: 'error' });
   const { nc, bus } = await openBus(env);
   const roles: RoleHandle[] = [];
   for (const r of ['coordinator', 'mapper', 'reducer'] as const) roles.push(await startRole(r, { env, nc }));

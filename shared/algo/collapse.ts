@@ -100,11 +100,12 @@ function enforceFanIn<T>(groups: T[][], budget: number, cost: CostFn<T>): T[][] 
  * Why the groups returned are exactly the leading groups of `groupByBudget(all records)`: the
  * first pass closes a group when the record after it does not fit, so every first-pass group of
  * the prefix but the last (still open) is also a first-pass group of the whole. The second pass
- * decides at a lone group from it and its two neighbours and changes only those, so its
- * decisions up to first-pass group m−3 (m groups in the prefix) read closed groups only and are
- * the same for the whole; later decisions change only groups holding a record of first-pass
- * group m−3 or later (records move at most one group over). The groups returned are those made
- * only of records before first-pass group m−3.
+ * decides at a lone group from it and its two neighbours and changes only those. Take q, the
+ * last closed first-pass group of two or more records: the decisions before q read closed
+ * groups only and are the same for the whole; q itself is never lone (it can lose one record
+ * only to a lone neighbour, and only when it has three or more), so no decision is taken at q,
+ * and the later decisions change only groups holding a record of q or later (records move at
+ * most one group over). The groups returned are those made only of records before q.
  */
 export function settledGroups<T>(prefix: readonly T[], complete: boolean, budget: number, cost: CostFn<T>): T[][] {
   if (complete) return groupByBudget(prefix, budget, cost);
@@ -112,9 +113,10 @@ export function settledGroups<T>(prefix: readonly T[], complete: boolean, budget
   const indices = prefix.map((_, i) => i);
   const costAt: CostFn<number> = (i, position) => cost(prefix[i], position);
   const first = greedyGroups(indices, budget, costAt);
-  const m = first.length;
-  if (m < 4) return [];
-  const boundary = first[m - 3][0]; // the first record of first-pass group m−3
+  let q = first.length - 2; // the last closed group…
+  while (q >= 0 && first[q].length < 2) q--; // …of two or more records
+  if (q <= 0) return [];
+  const boundary = first[q][0];
   const out: T[][] = [];
   for (const g of enforceFanIn(first, budget, costAt)) {
     if (g.some((i) => i >= boundary)) break;
