@@ -58,8 +58,8 @@ async function cluster(natsUrl: string, simUrl: string) {
   };
 }
 
-async function one(natsUrl: string, novel: string, doc: string, o: { slots: number; pipelined: boolean; tailRate: number; backups: boolean }): Promise<V1Run> {
-  const sim: FleetSim = await startFleetSim({ ...SIM, replicas: 1, slots: o.slots, tailRate: o.tailRate, tailFactor: 10 });
+async function one(natsUrl: string, novel: string, doc: string, o: { slots: number; pipelined: boolean; tailRate: number; backups: boolean; seed?: number }): Promise<V1Run> {
+  const sim: FleetSim = await startFleetSim({ ...SIM, seed: o.seed ?? SIM.seed, replicas: 1, slots: o.slots, tailRate: o.tailRate, tailFactor: 10 });
   const c = await cluster(natsUrl, sim.url);
   process.env.MR_BACKUP_TASKS = o.backups ? 'on' : 'off'; // read by the in-process coordinator as each job starts
   try {
@@ -82,7 +82,7 @@ async function one(natsUrl: string, novel: string, doc: string, o: { slots: numb
   }
 }
 
-export async function measureV1(natsUrl: string, o: { novels: string[]; slots: number[]; tailRate: number; deadline: number }): Promise<V1PerfResult> {
+export async function measureV1(natsUrl: string, o: { novels: string[]; slots: number[]; tailRate: number; tailSlots: number; tailSeeds: number[]; deadline: number }): Promise<V1PerfResult> {
   const runs: V1Run[] = [];
   const chains: Record<string, number> = {};
   const rows: V1PerfResult['rows'] = [];
@@ -101,13 +101,19 @@ export async function measureV1(natsUrl: string, o: { novels: string[]; slots: n
       rows.push({ novel, slots, pipelined: piped.makespanMs, barrier: barrier.makespanMs, boundMs, ratioPipelined: piped.makespanMs / boundMs, ratioBarrier: barrier.makespanMs / boundMs, usePipelined: piped.slotUtilisation });
       say(`(f) ${novel} ${slots} slots: pipelined ${(piped.makespanMs / 1000).toFixed(1)} s (${piped.pipelinedGroups} groups early), barrier ${(barrier.makespanMs / 1000).toFixed(1)} s, bound ${(boundMs / 1000).toFixed(1)} s`);
     }
+    // Which calls fall in the tail is drawn by the simulator's seed: several seeds, summed.
     if (o.tailRate > 0 && Date.now() < o.deadline) {
-      const slots = Math.max(...o.slots);
-      const off = await one(natsUrl, novel, doc, { slots, pipelined: true, tailRate: o.tailRate, backups: false });
-      const on = await one(natsUrl, novel, doc, { slots, pipelined: true, tailRate: o.tailRate, backups: true });
-      runs.push(off, on);
-      tails.push({ novel, slots, tailRate: o.tailRate, offMs: off.makespanMs, onMs: on.makespanMs, cut: 1 - on.makespanMs / off.makespanMs, extraCalls: on.calls / off.calls - 1, sent: on.backupsSent, won: on.backupsWon });
-      say(`(f) ${novel} heavy tail (${o.tailRate * 100}% of calls 10× slower), ${slots} slots: ${(off.makespanMs / 1000).toFixed(1)} s without backups, ${(on.makespanMs / 1000).toFixed(1)} s with (${on.backupsSent} sent, ${on.backupsWon} won, ${on.calls} calls against ${off.calls})`);
+      const slots = o.tailSlots;
+      let offMs = 0, onMs = 0, offCalls = 0, onCalls = 0, sent = 0, won = 0;
+      for (const seed of o.tailSeeds) {
+        if (Date.now() > o.deadline) break;
+        const off = await one(natsUrl, novel, doc, { slots, pipelined: true, tailRate: o.tailRate, backups: false, seed });
+        const on = await one(natsUrl, novel, doc, { slots, pipelined: true, tailRate: o.tailRate, backups: true, seed });
+        runs.push(off, on);
+        offMs += off.makespanMs, onMs += on.makespanMs, offCalls += off.calls, onCalls += on.calls, sent += on.backupsSent, won += on.backupsWon;
+        say(`(f) ${novel} heavy tail (${o.tailRate * 100}% of calls 10× slower, seed ${seed}), ${slots} slots: ${(off.makespanMs / 1000).toFixed(1)} s without backups, ${(on.makespanMs / 1000).toFixed(1)} s with (${on.backupsSent} sent, ${on.backupsWon} won, ${on.calls} calls against ${off.calls})`);
+      }
+      if (offMs > 0) tails.push({ novel, slots, tailRate: o.tailRate, offMs, onMs, cut: 1 - onMs / offMs, extraCalls: onCalls / offCalls - 1, sent, won });
     }
   }
   return { runs, chains, rows, tails };
@@ -116,8 +122,10 @@ export async function measureV1(natsUrl: string, o: { novels: string[]; slots: n
 if (process.argv[1] === import.meta.filename) {
   const r = await measureV1(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', {
     novels: (process.env.PERF_V1_NOVELS ?? 'austen_persuasion.txt,austen_emma.txt').split(','),
-    slots: (process.env.PERF_V1_SLOTS ?? '8,32').split(',').map(Number),
+    slots: (process.env.PERF_V1_SLOTS ?? '8,32').split(',').filter(Boolean).map(Number),
     tailRate: Number(process.env.PERF_V1_TAIL ?? 0.05),
+    tailSlots: Number(process.env.PERF_V1_TAIL_SLOTS ?? 32),
+    tailSeeds: (process.env.PERF_V1_TAIL_SEEDS ?? '11,12,13').split(',').map(Number),
     deadline: Date.now() + Number(process.env.PERF_V1_BUDGET_S ?? 900) * 1000,
   });
   process.stdout.write(`${JSON.stringify({ rows: r.rows, tails: r.tails, chains: r.chains }, null, 1)}\n`);
