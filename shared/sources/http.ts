@@ -6,6 +6,7 @@
  * Every failure is a reason string, never an exception the task would die of.
  */
 import { isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { parseRobots, robotsAllow, type RobotRules } from './robots.ts';
 import type { SourcesEnv } from './config.ts';
 
@@ -55,6 +56,20 @@ export function isPrivateHost(host: string): boolean {
   }
   if (isIP(h) === 6) return h === '::1' || h === '::' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80') || h.startsWith('::ffff:');
   return false;
+}
+
+/**
+ * Whether a host name resolves to a private address (a name pointing inside the network). The
+ * fetch resolves again, so a name that changes its answer in between is not caught.
+ */
+async function resolvesPrivate(host: string): Promise<boolean> {
+  if (isIP(host.replace(/^\[|\]$/g, ''))) return false;
+  try {
+    const addrs = await lookup(host, { all: true });
+    return addrs.some((a) => isPrivateHost(a.address));
+  } catch {
+    return false; // unresolvable: the fetch reports it
+  }
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -121,7 +136,8 @@ export async function fetchUrl(start: string, cfg: SourcesEnv, o: FetchOptions =
       return { ok: false, url, reason: 'not a valid URL' };
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return { ok: false, url, reason: `unsupported scheme ${u.protocol}` };
-    if (!cfg.MR_FETCH_ALLOW_PRIVATE && isPrivateHost(u.hostname)) return { ok: false, url, reason: 'a private or loopback address (set MR_FETCH_ALLOW_PRIVATE=1 to allow)' };
+    if (!cfg.MR_FETCH_ALLOW_PRIVATE && (isPrivateHost(u.hostname) || (await resolvesPrivate(u.hostname))))
+      return { ok: false, url, reason: 'a private or loopback address (set MR_FETCH_ALLOW_PRIVATE=1 to allow)' };
     if (seen.has(u.href)) return { ok: false, url: start, reason: `redirect loop at ${u.href}` };
     seen.add(u.href);
     if (!o.api) {

@@ -109,6 +109,13 @@ describe('sources.fetch', () => {
     try {
       const out = await fetchOp.extractive({ urls: [`${web.url}/abs/p0003`] }, env);
       expect(out).toMatchObject({ ok: false, reason: expect.stringMatching(/private or loopback/) });
+      // A name that resolves to a loopback address is refused too (this machine's own name, from /etc/hosts).
+      const name = (await import('node:os')).hostname();
+      const resolved = await (await import('node:dns/promises')).lookup(name).catch(() => null);
+      if (resolved && /^127\./.test(resolved.address)) {
+        const byName = await fetchOp.extractive({ urls: [web.url.replace('127.0.0.1', name) + '/abs/p0003'] }, env);
+        expect(byName).toMatchObject({ ok: false, reason: expect.stringMatching(/private or loopback/) });
+      }
     } finally {
       process.env.MR_FETCH_ALLOW_PRIVATE = '1';
     }
