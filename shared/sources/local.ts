@@ -21,7 +21,7 @@ export interface LocalOptions {
 
 const WILDCARD = /[*?[{]/;
 
-/** A glob ("papers/**\/*.pdf", "notes/*.{md,txt}") as a regular expression over '/'-separated paths. */
+/** A glob ("papers/**\/*.pdf", "notes/*.{md,txt}", "p/00[0-3].pdf") as a regular expression over '/'-separated paths. */
 export function globRegex(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
@@ -31,11 +31,17 @@ export function globRegex(glob: string): RegExp {
       i += glob[i + 2] === '/' ? 2 : 1;
     } else if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
-    else if (c === '{') {
+    else if (c === '{' && glob.indexOf('}', i) > i) {
       const end = glob.indexOf('}', i);
       re += `(?:${glob.slice(i + 1, end).split(',').map((s) => s.replace(/[.+^$()|\\]/g, '\\$&')).join('|')})`;
       i = end;
-    } else re += /[.+^$()|\\\]]/.test(c) ? `\\${c}` : c;
+    } else if (c === '[' && glob.indexOf(']', i + 2) > 0) {
+      // A character class: [abc], [0-9], [!x] (negated).
+      const end = glob.indexOf(']', i + 2);
+      const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+      re += `[${body}]`;
+      i = end;
+    } else re += /[.+^$()|\\[\]{}]/.test(c) ? `\\${c}` : c;
   }
   return new RegExp(`^${re}$`);
 }

@@ -72,10 +72,13 @@ describe('bm25Filter', () => {
 });
 
 describe('globRegex', () => {
-  it('matches ** across folders, * within one, and {a,b} alternatives', () => {
+  it('matches ** across folders, * within one, {a,b} alternatives and [0-9] classes', () => {
     expect(globRegex('papers/**/*.pdf').test('papers/a/b/x.pdf')).toBe(true);
     expect(globRegex('papers/**/*.pdf').test('papers/x.pdf')).toBe(true);
     expect(globRegex('papers/*.{md,txt}').test('papers/a/x.md')).toBe(false);
     expect(globRegex('papers/*.{md,txt}').test('papers/x.txt')).toBe(true);
+    expect(globRegex('papers/00[0-3].pdf').test('papers/002.pdf')).toBe(true);
+    expect(globRegex('papers/00[!0-3].pdf').test('papers/002.pdf')).toBe(false);
+    expect(globRegex('a[1.pdf').test('a[1.pdf')).toBe(true);
   });
 });
