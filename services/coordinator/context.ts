@@ -20,8 +20,10 @@ type Waiter = { resolve(r: TaskResult): void; reject(e: Error): void };
 
 /**
  * Backup tasks for stragglers (MapReduce §3.6): near the end of a barrier (at most `tail` of its
- * tasks left, at least one), a task still out `after` times longer than the median time its
- * finished peers took from publish to result gets a second attempt (once). The first result
+ * tasks left, at least one), a task still out `after` times longer than the median run time of
+ * its finished peers gets a second attempt (once). A task's time out counts from the moment the
+ * barrier entered its tail (by then the queue is empty, every task left has started) or from its
+ * publish if later: time spent waiting in the queue behind its peers is not straggling. The first result
  * stored wins: results are create-if-absent, and the slower attempt stops its model call when it
  * sees the result (shared/bus/worker.ts). MR_BACKUP_TASKS=off turns them off.
  */
@@ -66,8 +68,6 @@ export class JobRun implements JobContext {
   /** Backup attempts sent, and how many stored the result first. */
   readonly backups = { sent: 0, won: 0 };
   private readonly outstanding = new Map<string, { env: TaskEnvelope; at: number; backedUp: boolean }>();
-  /** Publish → result of tasks this run published, until their barrier reads it. */
-  private readonly tookMs = new Map<string, number>();
   private readonly backup = backupConfig();
 
   constructor(
@@ -156,11 +156,7 @@ export class JobRun implements JobContext {
 
   private deliver(r: TaskResult): void {
     this.seen.set(r.taskId, r);
-    const out = this.outstanding.get(r.taskId);
-    if (out) {
-      this.outstanding.delete(r.taskId);
-      this.tookMs.set(r.taskId, Date.now() - out.at);
-    }
+    this.outstanding.delete(r.taskId);
     if (!this.counted.has(r.taskId)) {
       this.counted.add(r.taskId);
       if (r.backup) this.backups.won++;
@@ -294,15 +290,13 @@ export class JobRun implements JobContext {
     progress(true);
     const ids = inputs.map((input) => makeTaskId(this.jobId, op.name, input));
     const pending = new Set(ids);
-    const took: number[] = []; // publish → result of this barrier's tasks published by this run
-    const check = this.backup.on && total >= 2 ? setInterval(() => void this.backupStragglers(pending, took, total), BACKUP_CHECK_MS) : undefined;
+    const ran: number[] = []; // run times of this barrier's finished tasks
+    const tail = { since: 0 };
+    const check = this.backup.on && total >= 2 ? setInterval(() => void this.backupStragglers(pending, ran, total, tail), BACKUP_CHECK_MS) : undefined;
     const out = await Promise.all(
       inputs.map(async (input, index): Promise<Settled<O>> => {
-        const r = await this.result(op, input).finally(() => {
-          pending.delete(ids[index]);
-          const ms = this.tookMs.get(ids[index]);
-          if (ms !== undefined) (took.push(ms), this.tookMs.delete(ids[index]));
-        });
+        const r = await this.result(op, input).finally(() => pending.delete(ids[index]));
+        if (r.status === 'ok') ran.push(r.durationMs);
         done++;
         progress(done === total);
         const settled = this.settle<O>(r);
@@ -314,14 +308,15 @@ export class JobRun implements JobContext {
   }
 
   /** Send a backup attempt of each straggler of a barrier in its tail (see BackupConfigSchema). */
-  private async backupStragglers(pending: Set<string>, took: number[], total: number): Promise<void> {
-    if (this.ended || pending.size === 0 || pending.size > Math.max(1, Math.floor(total * this.backup.tail)) || took.length === 0) return;
-    const sorted = [...took].sort((a, b) => a - b);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  private async backupStragglers(pending: Set<string>, ran: number[], total: number, tail: { since: number }): Promise<void> {
+    if (this.ended || pending.size === 0 || pending.size > Math.max(1, Math.floor(total * this.backup.tail)) || ran.length === 0) return;
     const now = Date.now();
+    tail.since ||= now;
+    const sorted = [...ran].sort((a, b) => a - b);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)];
     for (const id of pending) {
       const o = this.outstanding.get(id);
-      if (!o || o.backedUp || now - o.at <= this.backup.after * median) continue;
+      if (!o || o.backedUp || now - Math.max(o.at, tail.since) <= this.backup.after * median) continue;
       o.backedUp = true;
       this.backups.sent++;
       const env: TaskEnvelope = { ...o.env, backup: true };
