@@ -44,33 +44,13 @@ export async function startSecureNats(prefix: string, extraUsers: ConfigUser[] =
     stdio: 'ignore',
   });
   const url = `nats://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited at start (code ${child.exitCode}); see ${logPath}`);
-    try {
-      const nc = await connect({ servers: url, user: 'admin', pass: passwords.admin, timeout: 500, reconnect: false });
-      await nc.close();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`nats-server did not accept the admin login on ${url} in time`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await adminLogin(child, url, 'admin', passwords.admin, logPath);
   return {
     url,
     dir,
     config,
     passwords,
-    log: () => {
-      try {
-        return readFileSync(logPath, 'utf8');
-      } catch {
-        return '';
-      }
-    },
+    log: () => readLog(logPath),
     env: (role, over = {}) =>
       loadEnv({
         NATS_URL: url,
@@ -123,31 +103,11 @@ export async function startAuthInitNats(prefix: string, publishers: string[]): P
   const logPath = join(dir, 'server.log');
   const child: ChildProcess = spawn(bin, ['-c', join(dir, 'nats.conf'), '-a', '127.0.0.1', '-p', String(port), '-l', logPath], { stdio: 'ignore' });
   const admin = readEnv('admin');
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited at start (code ${child.exitCode}); see ${logPath}`);
-    try {
-      const nc = await connect({ servers: url, user: admin.NATS_USER, pass: admin.NATS_PASS, timeout: 500, reconnect: false });
-      await nc.close();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`nats-server did not accept the admin login on ${url} in time`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await adminLogin(child, url, admin.NATS_USER, admin.NATS_PASS, logPath);
   return {
     url,
     dir,
-    log: () => {
-      try {
-        return readFileSync(logPath, 'utf8');
-      } catch {
-        return '';
-      }
-    },
+    log: () => readLog(logPath),
     env: (name, over = {}) =>
       loadEnv({
         ...readEnv(name),
@@ -167,4 +127,31 @@ export async function startAuthInitNats(prefix: string, publishers: string[]): P
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Wait until the server started as `child` accepts the admin login (10 s at most). */
+async function adminLogin(child: ChildProcess, url: string, user: string | undefined, pass: string | undefined, logPath: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited at start (code ${child.exitCode}); see ${logPath}`);
+    try {
+      const nc = await connect({ servers: url, user, pass, timeout: 500, reconnect: false });
+      await nc.close();
+      return;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`nats-server did not accept the admin login on ${url} in time`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function readLog(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
