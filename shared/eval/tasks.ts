@@ -65,6 +65,9 @@ export class TaskClient implements OpRunner {
     this.failAll(new Error('task client closed'));
   }
 
+  /** Failed results an earlier run stored and this one retries, by task id. */
+  private readonly stale = new Map<string, string>();
+
   private failAll(err: Error): void {
     for (const ws of this.waiters.values()) for (const w of ws) w.reject(err);
     this.waiters.clear();
@@ -73,6 +76,8 @@ export class TaskClient implements OpRunner {
   private deliver(r: TaskResult): void {
     // A failure stored by an earlier run is not an answer when it is to be retried.
     if (r.status === 'failed' && this.o.retryFailed && !this.retried.has(r.taskId)) return;
+    // The failure being retried may still arrive through the watch after the retry began.
+    if (r.status === 'failed' && this.stale.get(r.taskId) === signature(r)) return;
     this.seen.set(r.taskId, r);
     const ws = this.waiters.get(r.taskId);
     if (!ws) return;
@@ -106,6 +111,7 @@ export class TaskClient implements OpRunner {
     let known = this.seen.get(id) ?? (await this.bus.getResult(this.o.jobId, id));
     if (known?.status === 'failed' && this.o.retryFailed && !this.retried.has(id)) {
       this.retried.add(id);
+      this.stale.set(id, signature(known));
       this.seen.delete(id);
       await this.bus.removeResult(this.o.jobId, id); // results are write-once: only a purge removes one
       known = null;
@@ -175,4 +181,9 @@ export function localRunner(): OpRunner & { blobs: Map<string, string> } {
     },
     usage: () => ({ ...total }),
   };
+}
+
+/** What tells one stored result from another of the same task. */
+function signature(r: TaskResult): string {
+  return `${r.worker}\u0000${r.attempts}\u0000${r.durationMs}\u0000${r.error ?? ''}`;
 }
