@@ -27,6 +27,9 @@ export interface SecureNats {
   stop(): Promise<void>;
 }
 
+/** What every test process on these servers runs with, unless the test says otherwise. */
+const TEST_DEFAULTS = { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', METRICS_PORT: '0', MR_ACK_WAIT_MS: '5000', MR_MAX_DELIVER: '3' };
+
 const ROLES: SecurityRole[] = ['admin', 'coordinator', 'mapper', 'convolver', 'reducer', 'client'];
 
 export async function startSecureNats(prefix: string, extraUsers: ConfigUser[] = [], passwordOf?: (r: SecurityRole) => string): Promise<SecureNats> {
@@ -57,21 +60,10 @@ export async function startSecureNats(prefix: string, extraUsers: ConfigUser[] =
         NATS_USER: role,
         NATS_PASS: passwords[role],
         MR_PREFIX: prefix,
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-        METRICS_PORT: '0',
-        MR_ACK_WAIT_MS: '5000',
-        MR_MAX_DELIVER: '3',
+        ...TEST_DEFAULTS,
         ...over,
       }),
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => stopServer(child, dir),
   };
 }
 
@@ -111,21 +103,10 @@ export async function startAuthInitNats(prefix: string, publishers: string[]): P
     env: (name, over = {}) =>
       loadEnv({
         ...readEnv(name),
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-        METRICS_PORT: '0',
-        MR_ACK_WAIT_MS: '5000',
-        MR_MAX_DELIVER: '3',
+        ...TEST_DEFAULTS,
         ...over,
       }),
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => stopServer(child, dir),
   };
 }
 
@@ -154,4 +135,15 @@ function readLog(path: string): string {
   } catch {
     return '';
   }
+}
+
+/** Stop a server started here (SIGTERM, SIGKILL after 5 s) and remove its folder. */
+async function stopServer(child: ChildProcess, dir: string): Promise<void> {
+  if (child.exitCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
