@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { V1_PROFILES, V1ProfileSchema, EngineSchema } from '../../shared/protocol/schemas.ts';
 import { newJobId } from '../../shared/protocol/ids.ts';
-import { submitJob, waitForJob, fetchResult, uploadInput } from '../../shared/client/client.ts';
+import { submitJob, waitForJob, fetchResult } from '../../shared/client/client.ts';
+import { uploadV1Document } from '../../shared/client/specs.ts';
 import { defaultEngineName } from '../../shared/llm/select.ts';
 import { openCluster } from '../cluster.ts';
 import { progressPrinter } from '../progress.ts';
@@ -49,7 +50,7 @@ export function registerAsk(program: Command): void {
       const engine = EngineSchema.safeParse(o.engine ?? defaultEngineName(cluster.env));
       if (!engine.success) throw new UsageError(`unknown engine "${o.engine}": use openai or extractive`);
       const jobId = newJobId('ask');
-      const docKey = await uploadInput(cluster.bus, `docs/${jobId}.txt`, text);
+      const docKey = await uploadV1Document(cluster.bus, jobId, text);
       say(`job ${jobId}: ${text.length} characters, profile ${profile.data}, engine ${engine.data}`);
       await submitJob(cluster.bus, {
         jobId,

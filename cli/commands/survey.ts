@@ -3,10 +3,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EngineSchema } from '../../shared/protocol/schemas.ts';
-import { contentKey, newJobId } from '../../shared/protocol/ids.ts';
-import { prepareInput, V2InputError, V2_INPUT_LIMITS } from '../../shared/protocol/v2-input.ts';
+import { newJobId } from '../../shared/protocol/ids.ts';
+import { V2InputError, V2_INPUT_LIMITS } from '../../shared/protocol/v2-input.ts';
 import { combine } from '../../shared/algo/entropy.ts';
-import { submitJob, waitForJob, fetchResult, uploadInput } from '../../shared/client/client.ts';
+import { submitJob, waitForJob, fetchResult } from '../../shared/client/client.ts';
+import { checkV2Record, uploadV2Record } from '../../shared/client/specs.ts';
 import { defaultEngineName } from '../../shared/llm/select.ts';
 import { openCluster } from '../cluster.ts';
 import { progressPrinter } from '../progress.ts';
@@ -56,8 +57,7 @@ export function pickLine(text: string, lineNo: number, file: string, note?: (s: 
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`line ${lineNo} of ${file} is not a JSON object`);
   try {
-    const prepared = prepareInput(raw);
-    if (prepared.papers.length === 0) throw new UsageError(`line ${lineNo} of ${file} has no paper with text: nothing to survey`);
+    const prepared = checkV2Record(raw);
     for (const t of prepared.truncated) {
       note?.(`note: paper ${t.id} "${t.title.slice(0, 60)}" has ${t.originalChars} characters; only the first ${t.keptChars} are used (limit ${V2_INPUT_LIMITS.maxPaperChars})`);
     }
@@ -118,10 +118,7 @@ export function registerSurvey(program: Command): void {
       const engine = EngineSchema.safeParse(o.engine ?? defaultEngineName(cluster.env));
       if (!engine.success) throw new UsageError(`unknown engine "${o.engine}": use openai or extractive`);
       const jobId = newJobId('survey');
-      // Named by content: the same input gets the same key, so the job's default seed (derived
-      // from its parameters) repeats and a rerun is answered from the response cache.
-      const body = JSON.stringify(raw);
-      const inputKey = await uploadInput(cluster.bus, contentKey('inputs', body, 'json'), body);
+      const inputKey = await uploadV2Record(cluster.bus, raw);
       say(`job ${jobId}: "${raw.title}", ${(raw.papers as unknown[]).length} papers, engine ${engine.data}, blocks ${blocks}`);
       await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex, ...(o.language ? { language: o.language } : {}), verify: o.verify as 'off' | 'report' | 'repair', ...(o.keepPartial ? { keepPartial: true } : {}), ...(gathered.sources ? { sources: gathered.sources } : {}) } });
       const status = await waitForJob(cluster.bus, jobId, { onEvent: o.quiet ? undefined : progressPrinter() });
