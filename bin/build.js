@@ -27,7 +27,11 @@ export const OUT = join(DIST, 'main.cjs');
 export const INPUTS = join(DIST, 'inputs.json');
 export const CODE_CACHE = join(DIST, 'main.cjs.v8cache');
 const ENTRY = join(ROOT, 'cli', 'main.ts');
-const EXTERNAL = ['pdfjs-dist', 'pino', 'msgpackr', 'msgpackr-extract', 'thread-stream'];
+// Left out of the bundle and loaded from node_modules on first use (shared/lazy-module.ts, or an
+// import() at the use site): large packages that most commands never need. Parsing them at
+// every start cost more than half of the bundle's load time.
+const LAZY = ['gpt-tokenizer', 'linkedom', '@mozilla/readability', 'mammoth'];
+const EXTERNAL = ['pdfjs-dist', 'pino', 'msgpackr', 'msgpackr-extract', 'thread-stream', ...LAZY];
 
 /** Write a file whole or not at all (readers in other processes never see half a file). */
 export function writeAtomic(path, data) {

@@ -1,5 +1,5 @@
 /**
- * Token counting with the cl100k_base encoding (gpt-tokenizer). Pure: no I/O.
+ * Token counting with the cl100k_base encoding (gpt-tokenizer, loaded on first use). Pure: no I/O.
  *
  * Two things differ from calling the library directly:
  * - Special-token strings in documents ("<|endoftext|>", "<|im_start|>") are counted as plain
@@ -11,12 +11,15 @@
  *   differ from a whole-text encode by about one token per slice. Ordinary text (every
  *   pre-token shorter than RUN_SLICE) is counted exactly.
  */
-import {
-  countTokens as bpeCount,
-  decode as bpeDecode,
-  encode as bpeEncode,
-} from 'gpt-tokenizer/encoding/cl100k_base';
 import type { ChatMessage } from '../ops/op.ts';
+import { lazyModule } from '../lazy-module.ts';
+
+// The encoding tables are large (1.3 MB of code, ~60 ms to load): loaded at the first count,
+// not when a command that never counts starts.
+const cl100k = lazyModule<typeof import('gpt-tokenizer/encoding/cl100k_base')>('gpt-tokenizer/encoding/cl100k_base');
+const bpeCount: (typeof import('gpt-tokenizer/encoding/cl100k_base'))['countTokens'] = (text, opts) => cl100k().countTokens(text, opts);
+const bpeEncode: (typeof import('gpt-tokenizer/encoding/cl100k_base'))['encode'] = (text, opts) => cl100k().encode(text, opts);
+const bpeDecode = (tokens: number[]): string => cl100k().decode(tokens);
 
 /** Length (UTF-16 code units) of the slices a long run is counted in. */
 export const RUN_SLICE = 256;

@@ -3,12 +3,15 @@
  * and the scholarly meta tags (citation_title, citation_author, citation_doi, …) that publishers
  * and arXiv put in the head. Pages Readability finds no article in fall back to the body text.
  */
-import { parseHTML } from 'linkedom';
-import { Readability } from '@mozilla/readability';
 import type { ExtractResult } from './extract.ts';
-
-type Document = ReturnType<typeof parseHTML>['document'];
 import { findArxivId, findDoi, findYear } from './ids.ts';
+import { lazyModule } from '../lazy-module.ts';
+
+// Both loaded on first use: large packages that most commands never need.
+const linkedom = lazyModule<typeof import('linkedom')>('linkedom');
+const readability = lazyModule<typeof import('@mozilla/readability')>('@mozilla/readability');
+const parseHTML = (html: string) => linkedom().parseHTML(html);
+type Document = ReturnType<typeof parseHTML>['document'];
 
 function metas(document: Document, name: string): string[] {
   const out: string[] = [];
@@ -36,7 +39,7 @@ export function extractHtml(html: string): ExtractResult {
   let text = '';
   let articleTitle: string | undefined;
   try {
-    const article = new Readability(document as never, { charThreshold: 200 }).parse();
+    const article = new (readability().Readability)(document as never, { charThreshold: 200 }).parse();
     text = article?.textContent ?? '';
     articleTitle = article?.title ?? undefined;
   } catch {

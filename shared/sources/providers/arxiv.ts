@@ -3,9 +3,11 @@
  * (http://arxiv.org/abs/<id>v<n>), <title>, <summary>, <published>, <author><name>, links with
  * rel="alternate" (abstract page) and title="pdf" (the PDF), and arxiv:doi when the paper has one.
  */
-import { DOMParser } from 'linkedom';
+import { lazyModule } from '../../lazy-module.ts';
 import { findArxivId, findDoi, findYear } from '../ids.ts';
 import { MalformedResponse, str, type Hit, type ProviderRequest } from './types.ts';
+
+const linkedom = lazyModule<typeof import('linkedom')>('linkedom'); // loaded on first use (a large package)
 
 export function arxivRequest(base: string, query: string, n: number): ProviderRequest {
   const terms = query.split(/\s+/).filter(Boolean).map((w) => `all:${w.replace(/[^\p{L}\p{N}-]/gu, '')}`).filter((t) => t.length > 4);
@@ -18,7 +20,7 @@ export function arxivRequest(base: string, query: string, n: number): ProviderRe
 
 export function parseArxiv(xml: string): Hit[] {
   if (!/<feed[\s>]/.test(xml)) throw new MalformedResponse('arXiv answered with something that is not an Atom feed');
-  const doc = new DOMParser().parseFromString(xml, 'text/xml');
+  const doc = new (linkedom().DOMParser)().parseFromString(xml, 'text/xml');
   const out: Hit[] = [];
   for (const e of doc.getElementsByTagName('entry')) {
     const text = (tag: string) => str(e.getElementsByTagName(tag)[0]?.textContent);
