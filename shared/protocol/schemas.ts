@@ -129,7 +129,8 @@ export const TaskResultSchema = z.object({
 });
 export type TaskResult = z.infer<typeof TaskResultSchema>;
 
-export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+/** `paused`: the job waits for a person (outline review); not terminal, and `review` says what to do. */
+export const JOB_STATES = ['queued', 'running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
 export const JobStatusSchema = z.object({
   jobId: JobIdSchema,
   pipeline: z.string(),
@@ -145,6 +146,8 @@ export const JobStatusSchema = z.object({
   cancelRequested: z.boolean().optional(),
   /** The authenticated publisher that submitted the job (absent: submitted by an administrator). */
   owner: z.string().optional(),
+  /** While paused: which review gate the job waits at, since when, and what to do (plain words). */
+  review: z.object({ gate: z.string(), since: z.string(), message: z.string() }).optional(),
 });
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
@@ -154,6 +157,8 @@ export const EVENT_TYPES = [
   'job.succeeded',
   'job.failed',
   'job.cancelled',
+  'job.paused',
+  'job.resumed',
   'stage.started',
   'stage.finished',
   'tasks.progress',
