@@ -29,7 +29,7 @@ const CHARS_PER_TOKEN_MAX = RUN_SLICE;
 /** Smallest budget that can always hold one code point (up to 4 UTF-8 bytes). */
 export const MIN_CHUNK_TOKENS = 4;
 
-interface Unit {
+export interface Unit {
   start: number;
   end: number;
   tokens: number;
@@ -123,7 +123,7 @@ function hardCut(text: string, start: number, end: number, max: number, out: Uni
 }
 
 /** Split [start, end) into units of at most `maxUnit` tokens: lines, then sentences, then words, then hard cuts. */
-function splitUnits(text: string, start: number, end: number, maxUnit: number, hardMax: number): Unit[] {
+export function splitUnits(text: string, start: number, end: number, maxUnit: number, hardMax: number): Unit[] {
   const out: Unit[] = [];
   const levels = [
     (s: number, e: number) => {
@@ -161,58 +161,91 @@ function splitUnits(text: string, start: number, end: number, maxUnit: number, h
 const LOOKBACK_UNITS = 8;
 
 /**
- * Greedy packing of units into ranges whose summed counts fit the budget. When a range must
- * close, a better-ranked cut within a short look-back (a few units, at most a tenth of the
- * budget) is preferred, e.g. not between a "key": and its value.
+ * Greedy packing of units, fed one at a time, into ranges whose summed counts fit the budget.
+ * When a range must close, a better-ranked cut within a short look-back (a few units, at most a
+ * tenth of the budget) is preferred, e.g. not between a "key": and its value. Holds only the
+ * units of the range being filled, so it also serves the streaming chunker.
  */
-function pack(units: Unit[], budget: number, rankAt: (pos: number) => number): Array<[number, number]> {
-  const ranges: Array<[number, number]> = [];
-  let first = 0;
-  let sum = 0;
-  for (let i = 0; i < units.length; i++) {
-    if (i > first && sum + units[i].tokens > budget) {
+export class Packer {
+  private cur: Unit[] = [];
+  private sum = 0;
+
+  constructor(
+    private readonly budget: number,
+    private readonly rankAt: (pos: number) => number,
+  ) {}
+
+  /** Add the next unit; returns the units of the range it closed, if it closed one. */
+  add(u: Unit): Unit[] | null {
+    let closed: Unit[] | null = null;
+    const cur = this.cur;
+    if (cur.length > 0 && this.sum + u.tokens > this.budget) {
+      const i = cur.length;
       let k = i;
-      let bestRank = rankAt(units[i].start);
+      let bestRank = this.rankAt(u.start);
       let back = 0;
-      for (let j = i - 1; j > first && i - j <= LOOKBACK_UNITS && bestRank > 0; j--) {
-        back += units[j].tokens;
-        if (back > budget / 10 || back + units[i].tokens > budget) break;
-        const r = rankAt(units[j].start);
+      for (let j = i - 1; j > 0 && i - j <= LOOKBACK_UNITS && bestRank > 0; j--) {
+        back += cur[j].tokens;
+        if (back > this.budget / 10 || back + u.tokens > this.budget) break;
+        const r = this.rankAt(cur[j].start);
         if (r < bestRank) [bestRank, k] = [r, j];
       }
-      ranges.push([first, k]);
-      first = k;
-      sum = 0;
-      for (let j = k; j < i; j++) sum += units[j].tokens;
+      closed = cur.slice(0, k);
+      this.cur = cur.slice(k);
+      this.sum = this.cur.reduce((s, x) => s + x.tokens, 0);
     }
-    sum += units[i].tokens;
+    this.cur.push(u);
+    this.sum += u.tokens;
+    return closed;
   }
-  if (first < units.length) ranges.push([first, units.length]);
-  return ranges;
+
+  /** The units of the range still open (empty when none). */
+  finish(): Unit[] {
+    const last = this.cur;
+    this.cur = [];
+    this.sum = 0;
+    return last;
+  }
+
+  /** Earliest position the open range still refers to (Infinity when empty). */
+  firstStart(): number {
+    return this.cur.length ? this.cur[0].start : Infinity;
+  }
+
+  /** Move every held position `by` code units to the left (the caller dropped that much text). */
+  shift(by: number): void {
+    this.cur = this.cur.map((u) => ({ ...u, start: u.start - by, end: u.end - by }));
+  }
 }
 
-/** Pack, recount each chunk exactly, and re-pack any chunk whose real count is over the budget. */
-function packVerified(text: string, units: Unit[], budget: number): Unit[] {
-  const out: Unit[] = [];
-  const rankAt = (pos: number) => cutRank(text, pos);
-  const place = (us: Unit[], target: number): void => {
-    for (const [a, b] of pack(us, target, rankAt)) {
-      const start = us[a].start;
-      const end = us[b - 1].end;
-      const tokens = b - a === 1 ? us[a].tokens : countTokens(text.slice(start, end));
-      if (tokens <= budget || b - a === 1) out.push({ start, end, tokens });
-      else place(us.slice(a, b), Math.max(1, target - (tokens - budget) - 1));
-    }
-  };
-  place(units, budget);
-  return out;
+/**
+ * Close one packed range: recount it exactly and keep it when it fits (or is a single unit);
+ * otherwise pack its units again with a target lowered by the excess.
+ */
+export function settleRange(text: string, us: Unit[], target: number, budget: number, out: Unit[]): void {
+  const start = us[0].start;
+  const end = us[us.length - 1].end;
+  const tokens = us.length === 1 ? us[0].tokens : countTokens(text.slice(start, end));
+  if (tokens <= budget || us.length === 1) out.push({ start, end, tokens });
+  else packVerified(text, us, Math.max(1, target - (tokens - budget) - 1), budget, out);
+}
+
+/** Pack with `target`, recount each range exactly, and re-pack any range over the budget. */
+function packVerified(text: string, units: Unit[], target: number, budget: number, out: Unit[]): void {
+  const packer = new Packer(target, (pos) => cutRank(text, pos));
+  for (const u of units) {
+    const closed = packer.add(u);
+    if (closed) settleRange(text, closed, target, budget, out);
+  }
+  const last = packer.finish();
+  if (last.length) settleRange(text, last, target, budget, out);
 }
 
 /**
  * How good a cut at `pos` is (lower is better): 0 line end, 1 sentence end, 2 word boundary,
  * 2.5 word boundary right after a ":" or "=" (it would part a label from its value), 3 inside a word.
  */
-function cutRank(text: string, pos: number): number {
+export function cutRank(text: string, pos: number): number {
   const prev = text[pos - 1];
   const next = text[pos];
   if (prev === '\n') return 0;
@@ -224,7 +257,7 @@ function cutRank(text: string, pos: number): number {
 }
 
 /** Re-split the last two chunks into about equal halves, preferring good cut points. */
-function rebalanceTail(text: string, chunks: Unit[], budget: number): void {
+export function rebalanceTail(text: string, chunks: Unit[], budget: number): void {
   if (chunks.length < 2) return;
   const last = chunks[chunks.length - 1];
   if (last.tokens * 2 >= budget) return;
@@ -254,14 +287,20 @@ function rebalanceTail(text: string, chunks: Unit[], budget: number): void {
   chunks[chunks.length - 1] = { start: cut, end: last.end, tokens: b };
 }
 
-/** Split a text into chunks of at most `budgetTokens` tokens each (see the module comment). */
-export function chunkText(text: string, budgetTokens: number): Chunk[] {
+/** Throws when the budget cannot hold every code point. */
+export function checkBudget(budgetTokens: number): void {
   if (!Number.isInteger(budgetTokens) || budgetTokens < MIN_CHUNK_TOKENS) {
     throw new RangeError(`chunk budget must be an integer of at least ${MIN_CHUNK_TOKENS} tokens, got ${budgetTokens}`);
   }
+}
+
+/** Split a text into chunks of at most `budgetTokens` tokens each (see the module comment). */
+export function chunkText(text: string, budgetTokens: number): Chunk[] {
+  checkBudget(budgetTokens);
   if (text.length === 0) return [];
   const units = splitUnits(text, 0, text.length, budgetTokens, budgetTokens);
-  const ranges = packVerified(text, units, budgetTokens);
+  const ranges: Unit[] = [];
+  packVerified(text, units, budgetTokens, budgetTokens, ranges);
   rebalanceTail(text, ranges, budgetTokens);
   return ranges.map((r, index) => ({ index, start: r.start, end: r.end, text: text.slice(r.start, r.end), tokens: r.tokens }));
 }
