@@ -5,8 +5,7 @@
  */
 import { h, fill, notice } from './dom.ts';
 import { apiJson } from './api.ts';
-import { applyEdit, depthOf, outlineOf, outlineProblems, type OutlineEdit, type OutlineNode } from '../lib/outline-ops.ts';
-import { MAX_OUTLINE_DEPTH } from '../../../../shared/algo/outline.ts';
+import { applyEdit, depthOf, outlineOf, outlineProblems, MAX_DEPTH, type OutlineEdit, type OutlineNode } from '../lib/outline-ops.ts';
 
 /** Whether a status says the job waits for a person to review its outline. */
 export function isPaused(s: { state: string; paused?: unknown }): boolean {
@@ -84,7 +83,7 @@ export async function outlineEditor(section: HTMLElement, jobId: string, onResum
         btn('↑', 'move up', { kind: 'move', id: n.id, by: -1 }, index === 0),
         btn('↓', 'move down', { kind: 'move', id: n.id, by: 1 }, index === count - 1),
         btn('+', 'add a section after', ask(false)),
-        btn('⤷', 'add a subsection to', ask(true), depthOf(n.id) >= MAX_OUTLINE_DEPTH),
+        btn('⤷', 'add a subsection to', ask(true), depthOf(n.id) >= MAX_DEPTH),
         btn('✕', 'remove', () => (confirm(`Remove “${n.title}” and its subsections?`) ? { kind: 'remove', id: n.id } : null)),
       ),
       h('details', {}, h('summary', {}, 'guidance'), guidance),

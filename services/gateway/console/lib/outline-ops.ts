@@ -3,7 +3,8 @@
  * guidance (the `construction` text: what to extract from each paper). Each edit returns a new
  * tree renumbered by position (S1, S1.2, …), the form the API validates. Pure: no DOM, no I/O.
  */
-import { MAX_OUTLINE_DEPTH, renumber, validateOutline, walk, type OutlineNode } from '../../../../shared/algo/outline.ts';
+// Types only: the runtime of shared/algo/outline.ts brings zod (450 KB) into the browser bundle.
+import type { OutlineNode } from '../../../../shared/algo/outline.ts';
 
 export type { OutlineNode };
 
@@ -15,14 +16,26 @@ export type OutlineEdit =
   | { kind: 'add'; id: string; title: string; child?: boolean }
   | { kind: 'remove'; id: string };
 
+/** Deepest section level (MAX_OUTLINE_DEPTH of shared/algo/outline.ts; a unit test keeps them equal). */
+export const MAX_DEPTH = 4;
+
 function clone(n: OutlineNode): OutlineNode {
   return { ...n, children: n.children.map(clone) };
 }
 
+/** Ids by position: the root S0, its children S1, S2, …, theirs S1.1, … */
+function renumbered(n: OutlineNode, id = 'S0'): OutlineNode {
+  return { ...n, id, children: n.children.map((c, i) => renumbered(c, id === 'S0' ? `S${i + 1}` : `${id}.${i + 1}`)) };
+}
+
 /** The node with `id` and its parent in `root` (the root itself has no parent). */
-function locate(root: OutlineNode, id: string): { node: OutlineNode; parent: OutlineNode | null } | undefined {
-  const v = walk(root).find((x) => x.node.id === id);
-  return v ? { node: v.node, parent: v.parent } : undefined;
+function locate(root: OutlineNode, id: string, parent: OutlineNode | null = null): { node: OutlineNode; parent: OutlineNode | null } | undefined {
+  if (root.id === id) return { node: root, parent };
+  for (const c of root.children) {
+    const found = locate(c, id, root);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** Depth of a section below the root (top-level sections: 1). */
@@ -59,7 +72,7 @@ export function applyEdit(outline: OutlineNode, edit: OutlineEdit): OutlineNode 
       if (!title) throw new Error('give the new section a title');
       const fresh: OutlineNode = { id: '', title, construction: '', analysis: '', children: [] };
       if (edit.child || !siblings) {
-        if (depthOf(edit.id) + 1 > MAX_OUTLINE_DEPTH) throw new Error(`sections go at most ${MAX_OUTLINE_DEPTH} levels deep`);
+        if (depthOf(edit.id) + 1 > MAX_DEPTH) throw new Error(`sections go at most ${MAX_DEPTH} levels deep`);
         at.node.children.push(fresh);
       } else siblings.splice(index + 1, 0, fresh);
       break;
@@ -69,12 +82,20 @@ export function applyEdit(outline: OutlineNode, edit: OutlineEdit): OutlineNode 
       siblings.splice(index, 1);
       break;
   }
-  return renumber(root);
+  return renumbered(root);
 }
 
-/** What keeps the outline from being saved (empty when it can be). */
+/** What keeps an outline made by these edits from being saved (empty when it can be). */
 export function outlineProblems(root: OutlineNode): string[] {
-  return validateOutline(root);
+  const problems: string[] = [];
+  if (root.children.length < 2) problems.push(`the outline has ${root.children.length} top-level section(s); keep at least 2`);
+  const check = (n: OutlineNode, depth: number) => {
+    if (depth > 0 && !n.title.trim()) problems.push(`section ${n.id.slice(1)} has no title`);
+    if (depth > MAX_DEPTH) problems.push(`section ${n.id.slice(1)} is ${depth} levels deep; at most ${MAX_DEPTH} are allowed`);
+    for (const c of n.children) check(c, depth + 1);
+  };
+  check(root, 0);
+  return problems;
 }
 
 /**
