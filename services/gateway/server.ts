@@ -1,0 +1,95 @@
+/**
+ * The HTTP gateway: a Fastify app serving the JSON API under /api (docs/http-api.md) and the
+ * web console under /, over one Bus. Everything it answers is read from the bus. Built without
+ * listening, so tests drive it with `app.inject`; `listenGateway` binds it.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import type { Bus } from '../../shared/bus/bus.ts';
+import type { EngineName } from '../../shared/protocol/schemas.ts';
+import { bearerCheck, checkBind } from './auth.ts';
+import { HttpError, installErrorHandling } from './http.ts';
+import { registerJobRoutes } from './routes/jobs.ts';
+import { registerEventRoutes } from './routes/events.ts';
+import { registerClusterRoutes } from './routes/cluster.ts';
+import { registerDlqRoutes } from './routes/dlq.ts';
+
+export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
+
+export interface GatewayOptions {
+  bus: Bus;
+  /** Bearer token every /api request must carry; none: the server must listen on loopback only. */
+  token?: string;
+  log?: Logger;
+  /** Largest accepted request body in bytes (default 32 MiB). */
+  bodyLimitBytes?: number;
+  /** Engine of submitted jobs that name none (default: extractive). */
+  defaultEngine?: EngineName;
+  /** Extra routes (the console, outline review) registered on the app after the API. */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
+  /** SSE keep-alive period in ms (tests shorten it). */
+  keepAliveMs?: number;
+}
+
+/** Tracks whether the bus's connection is up (for /api/health). */
+function connectionState(bus: Bus): () => boolean {
+  let up = !bus.nc.isClosed();
+  void (async () => {
+    for await (const s of bus.nc.status()) {
+      if (s.type === 'disconnect') up = false;
+      if (s.type === 'reconnect') up = true;
+    }
+  })().catch(() => undefined);
+  return () => up && !bus.nc.isClosed();
+}
+
+export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> {
+  const log = o.log ?? pino({ level: 'silent' });
+  const bodyLimit = o.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({ bodyLimit, logger: false, forceCloseConnections: true, return503OnClosing: true });
+  installErrorHandling(app, log, bodyLimit);
+  const authorized = bearerCheck(o.token);
+  const natsUp = connectionState(o.bus);
+
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', async (req, reply) => {
+        if (!authorized(req.headers.authorization)) {
+          void reply.header('www-authenticate', 'Bearer realm="llmxmr"');
+          throw new HttpError(401, req.headers.authorization ? 'wrong bearer token' : 'this API needs a bearer token: send "Authorization: Bearer <LLMXMR_HTTP_TOKEN>"');
+        }
+      });
+      api.setNotFoundHandler((req, reply) => {
+        void reply.code(404).send({ error: `no API route ${req.method} ${req.url.split('?')[0]}: the routes are listed in docs/http-api.md` });
+      });
+      api.get('/health', async (_req, reply) => {
+        const nats = natsUp();
+        return reply.code(nats ? 200 : 503).send({ ok: nats, nats: nats ? 'connected' : 'disconnected' });
+      });
+      registerJobRoutes(api, { bus: o.bus, defaultEngine: o.defaultEngine ?? 'extractive' });
+      registerEventRoutes(api, { bus: o.bus, keepAliveMs: o.keepAliveMs });
+      registerClusterRoutes(api, { bus: o.bus });
+      registerDlqRoutes(api, { bus: o.bus });
+    },
+    { prefix: '/api' },
+  );
+  for (const p of o.plugins ?? []) await p(app);
+  return app;
+}
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+  token?: string;
+}
+
+/** Bind the app, refusing a non-loopback host without a token. Returns the console's address. */
+export async function listenGateway(app: FastifyInstance, o: ListenOptions): Promise<string> {
+  checkBind(o.host, o.token);
+  await app.listen({ port: o.port, host: o.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const shown = o.host.includes(':') ? `[${o.host}]` : o.host === '0.0.0.0' ? '127.0.0.1' : o.host;
+  return `http://${shown}:${port}/`;
+}
