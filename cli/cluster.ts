@@ -12,6 +12,7 @@ import { Bus } from '../shared/bus/bus.ts';
 import { connectNats, type NatsConnectError } from '../shared/bus/connect.ts';
 import { publisherOf } from '../shared/client/client.ts';
 import { provision } from '../shared/bus/provision.ts';
+import { retentionFrom } from '../shared/bus/limits.ts';
 import { startNatsServer, type NatsServerHandle } from '../shared/bus/nats-server.ts';
 import { createLogger } from '../shared/log/logger.ts';
 import { names } from '../shared/protocol/names.ts';
@@ -89,7 +90,7 @@ export async function openCluster(o: ClusterOptions): Promise<Cluster> {
     env = { ...env, NATS_URL: server.url };
     nc = await connectNats(env, { name: 'llmxmr-client' });
   }
-  const prov = await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS, updateExisting: false, replicas: env.MR_REPLICAS });
+  const prov = await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS, updateExisting: false, replicas: env.MR_REPLICAS, retention: retentionFrom(env) });
   const bus = await Bus.open(nc, env.MR_PREFIX);
   const roles: RoleHandle[] = [];
   const live = server ? new Map<string, number>() : await bus.liveRoles();

@@ -12,6 +12,7 @@ import { workerConcurrency, type Env } from '../shared/config/env.ts';
 import { Bus } from '../shared/bus/bus.ts';
 import { connectNats } from '../shared/bus/connect.ts';
 import { provision } from '../shared/bus/provision.ts';
+import { retentionFrom } from '../shared/bus/limits.ts';
 import { startWorker } from '../shared/bus/worker.ts';
 import { whileNatsUnavailable } from '../shared/bus/retry.ts';
 import { createLogger } from '../shared/log/logger.ts';
@@ -54,7 +55,7 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
   const nc = o.nc ?? (await connectNats(o.env, { name: id }));
   let bus: Bus;
   try {
-    const prov = await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS, replicas: o.env.MR_REPLICAS });
+    const prov = await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS, replicas: o.env.MR_REPLICAS, retention: retentionFrom(o.env) });
     if (!prov.provisioned) {
       log.info({ reason: prov.reason }, 'these NATS credentials may not manage streams; using the streams as provisioned by an administrator');
     }
@@ -75,7 +76,7 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
       if (s.type === 'reconnect') {
         // A restarted server may have lost what lives in memory (presence): provision again
         // (idempotent; restricted credentials just check) before reporting ready.
-        await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS, replicas: o.env.MR_REPLICAS, updateExisting: false }).catch((e) =>
+        await provision(nc, namesFor(o.env), { maxDeliver: o.env.MR_MAX_DELIVER, ackWaitMs: o.env.MR_ACK_WAIT_MS, replicas: o.env.MR_REPLICAS, updateExisting: false, retention: retentionFrom(o.env) }).catch((e) =>
           log.warn({ err: (e as Error).message }, 'after reconnecting: provisioning check failed'),
         );
         connected = true;

@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { loadEnv } from '../../shared/config/env.ts';
 import { connectNats } from '../../shared/bus/connect.ts';
 import { provision } from '../../shared/bus/provision.ts';
+import { retentionFrom } from '../../shared/bus/limits.ts';
 import { names } from '../../shared/protocol/names.ts';
 import { authInitFiles, k8sAuthConf, k8sNatsEnvPatch, k8sSecrets } from '../../shared/security/auth-init.ts';
 import { UsageError } from '../common.ts';
@@ -82,7 +83,7 @@ export function registerAuth(program: Command): void {
       const env = loadEnv();
       const nc = await connectNats(env, { name: 'llmxmr-provision', reconnect: false });
       try {
-        const r = await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS, replicas: env.MR_REPLICAS });
+        const r = await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS, replicas: env.MR_REPLICAS, retention: retentionFrom(env) });
         if (!r.provisioned) throw new Error(`these credentials may not manage streams (${r.reason}): use the admin credential`);
         process.stdout.write(`provisioned prefix "${env.MR_PREFIX}" on ${env.NATS_URL.replace(/\/\/[^/@\s]*@/g, '//[redacted]@')}\n`);
       } finally {

@@ -20,6 +20,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { TASK_KINDS, type Names } from '../protocol/names.ts';
 import { streamNames } from '../security/permissions.ts';
 import { ownerNames } from '../security/owners.ts';
+import { retentionFrom, type Retention, type Store } from './limits.ts';
 
 export interface ProvisionOptions {
   /** Deliveries of a task before it is dead-lettered. */
@@ -41,10 +42,15 @@ export interface ProvisionOptions {
    * ack wait or max deliveries).
    */
   updateExisting?: boolean;
+  /**
+   * Byte and age limits of every store and the per-user job quota (default: from the process
+   * environment, see shared/bus/limits.ts). Applied to new streams and, with `updateExisting`,
+   * to existing ones.
+   */
+  retention?: Retention;
 }
 
 const MS = 1_000_000; // nanoseconds per millisecond
-const DAY_NS = 24 * 3600 * 1000 * MS;
 
 async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }, update: boolean): Promise<void> {
   try {
@@ -149,20 +155,26 @@ async function provisionAll(nc: NatsConnection, n: Names, opts: ProvisionOptions
   const dup = 5 * 60 * 1000 * MS;
   const update = opts.updateExisting ?? true;
   const replicas = opts.replicas ?? 1;
+  const ret = opts.retention ?? retentionFrom(process.env);
+  const limits = (s: Store) => ({ max_bytes: ret.stores[s].maxBytes, max_age: ret.stores[s].maxAgeMs * MS });
   // Jobs and tasks: work queues with publish deduplication (the task id is the message id).
-  const workQueue = (name: string, subject: string | string[]) =>
-    ensureStream(jsm, { name, subjects: Array.isArray(subject) ? subject : [subject], retention: RetentionPolicy.Workqueue, storage, num_replicas: replicas, duplicate_window: dup, max_msg_size: 1024 * 1024 }, update);
-  // Events and dead letters: kept for a while, for people and tools to read.
-  const kept = (name: string, subject: string, maxAge: number, extra: Partial<StreamConfig> = {}) =>
-    ensureStream(jsm, { name, subjects: [subject], retention: RetentionPolicy.Limits, storage, num_replicas: replicas, max_age: maxAge, ...extra }, update);
+  // When full they refuse new messages (discard new): a queued task is never dropped.
+  const workQueue = (name: string, subject: string | string[], s: Store, extra: Partial<StreamConfig> = {}) =>
+    ensureStream(jsm, { name, subjects: Array.isArray(subject) ? subject : [subject], retention: RetentionPolicy.Workqueue, storage, num_replicas: replicas, duplicate_window: dup, max_msg_size: 1024 * 1024, discard: DiscardPolicy.New, ...limits(s), ...extra }, update);
+  // Events and dead letters: kept for a while, for people and tools to read; the oldest go first.
+  const kept = (name: string, subject: string, s: Store, extra: Partial<StreamConfig> = {}) =>
+    ensureStream(jsm, { name, subjects: [subject], retention: RetentionPolicy.Limits, storage, num_replicas: replicas, discard: DiscardPolicy.Old, ...limits(s), ...extra }, update);
   const o = ownerNames(n.prefix);
   // The administrator's subject and one per publisher (the token is the authenticated owner).
-  await workQueue(n.streams.jobs, [n.subjects.submit, o.submitUsers]);
-  await workQueue(n.streams.tasks, `${n.prefix}.tasks.>`);
-  await kept(n.streams.events, n.subjects.eventsAll, DAY_NS, { max_msgs_per_subject: 10_000 });
-  await kept(n.streams.dlq, `${n.prefix}.dlq.>`, 14 * DAY_NS);
-  // Publishers' input documents, in parts, until a coordinator stages them for the job.
-  await kept(o.uploadsStream, o.uploadsAll, DAY_NS, { max_msg_size: 1024 * 1024 });
+  // A job's message stays in the stream until its run ends, so the messages on a user's subject
+  // are that user's queued and running jobs: the server refuses one past the quota.
+  await workQueue(n.streams.jobs, [n.subjects.submit, o.submitUsers], 'jobs', { max_msgs_per_subject: ret.userMaxJobs, discard_new_per_subject: true });
+  await workQueue(n.streams.tasks, `${n.prefix}.tasks.>`, 'tasks');
+  await kept(n.streams.events, n.subjects.eventsAll, 'events', { max_msgs_per_subject: 10_000 });
+  await kept(n.streams.dlq, `${n.prefix}.dlq.>`, 'dlq');
+  // Publishers' input documents, in parts, until a coordinator stages them for the job. A full
+  // stream refuses a new upload rather than dropping parts of one being staged.
+  await kept(o.uploadsStream, o.uploadsAll, 'uploads', { max_msg_size: 1024 * 1024, discard: DiscardPolicy.New });
   const ackWait = opts.ackWaitMs * MS;
   await ensureConsumer(jsm, n.streams.jobs, {
     durable_name: n.consumers.coordinator,
@@ -183,16 +195,34 @@ async function provisionAll(nc: NatsConnection, n: Names, opts: ProvisionOptions
     }, update);
   }
   const kvm = new Kvm(nc);
-  const kvStorage = storage;
-  await kvm.create(n.buckets.jobs, { history: 1, storage: kvStorage, replicas });
-  await kvm.create(n.buckets.results, { history: 1, storage: kvStorage, replicas, maxValueSize: 1024 * 1024 });
+  const kv = (s: Store) => ({ history: 1, storage, replicas, max_bytes: ret.stores[s].maxBytes, ttl: ret.stores[s].maxAgeMs });
+  const buckets: [string, Store, Record<string, unknown>?][] = [
+    [n.buckets.jobs, 'status'],
+    [n.buckets.results, 'results', { maxValueSize: 1024 * 1024 }],
+    // Presence survives a server restart on disk (an existing bucket keeps the storage it has):
+    // after a restart, restricted services, which may not create buckets, find it still there.
+    [n.buckets.workers, 'workers'],
+    [n.buckets.llmcache, 'llmcache'],
+  ];
+  for (const [bucket, s, extra] of buckets) {
+    await kvm.create(bucket, { ...kv(s), ...extra });
+    if (update) await ensureLimits(jsm, `KV_${bucket}`, limits(s));
+  }
+  // Task results and model replies are write-once: a worker can add an entry, never replace one.
   await writeOnce(jsm, `KV_${n.buckets.results}`);
-  await kvm.create(n.buckets.llmcache, { history: 1, storage: kvStorage, replicas, ttl: 30 * 24 * 3600 * 1000 });
-  // Presence survives a server restart on disk (an existing bucket keeps the storage it has):
-  // after a restart, restricted services, which may not create buckets, find it still there.
-  await kvm.create(n.buckets.workers, { history: 1, storage: kvStorage, replicas, ttl: 20_000 });
-  await new Objm(nc).create(n.objectStore, { storage: kvStorage, replicas });
-  await new Objm(nc).create(o.finalStore, { storage: kvStorage, replicas });
+  await writeOnce(jsm, `KV_${n.buckets.llmcache}`);
+  const stores: [string, Store][] = [[n.objectStore, 'blobs'], [o.finalStore, 'final']];
+  for (const [store, s] of stores) {
+    await new Objm(nc).create(store, { storage, replicas, max_bytes: ret.stores[s].maxBytes, ttl: ret.stores[s].maxAgeMs * MS });
+    if (update) await ensureLimits(jsm, `OBJ_${store}`, limits(s));
+  }
+}
+
+/** Bring an existing stream's byte and age limits to these values (a no-op when they match). */
+async function ensureLimits(jsm: JetStreamManager, stream: string, want: { max_bytes: number; max_age: number }): Promise<void> {
+  const c = (await jsm.streams.info(stream)).config;
+  if (c.max_bytes === want.max_bytes && c.max_age === want.max_age) return;
+  await jsm.streams.update(stream, { ...c, ...want });
 }
 
 /**

@@ -19,6 +19,7 @@ import { isPermissionError } from '../bus/provision.ts';
 import { isNatsUnavailable, whileNatsUnavailable } from '../bus/retry.ts';
 import { readObject } from '../bus/blob-read.ts';
 import { Objm } from '@nats-io/obj';
+import { quotaError } from '../bus/quota.ts';
 import { UPLOAD_REF, ownerNames, type ApiVerb } from '../security/owners.ts';
 import { NotYourJobError, decodeReply, encodeJson, type ApiReply } from '../security/job-api.ts';
 
@@ -46,7 +47,8 @@ export function publisherOf(bus: Bus): Promise<string | undefined> {
   return m;
 }
 
-async function ask(bus: Bus, user: string, verb: ApiVerb, body: Record<string, unknown>): Promise<Exclude<ApiReply, { ok: false }>> {
+/** A request to the coordinators about one of the publisher's own jobs (the job API). */
+export async function ask(bus: Bus, user: string, verb: ApiVerb, body: Record<string, unknown>): Promise<Exclude<ApiReply, { ok: false }>> {
   let reply: ApiReply;
   try {
     const msg = await bus.nc.request(ownerNames(bus.names.prefix).api(user, verb), encodeJson(body), { timeout: 15_000 });
@@ -111,7 +113,7 @@ export async function submitJob(bus: Bus, input: JobSpecInput): Promise<JobSpec>
     try {
       await bus.js.publish(ownerNames(bus.names.prefix).submitAs(user), data, { msgID: spec.jobId });
     } catch (e) {
-      throw new Error(`the job could not be submitted: ${(e as Error).message}`);
+      throw (await quotaError(bus.jsm, bus.names.streams.jobs, ownerNames(bus.names.prefix).submitAs(user), user, e)) ?? new Error(`the job could not be submitted: ${(e as Error).message}`);
     }
     return spec;
   }
@@ -120,7 +122,8 @@ export async function submitJob(bus: Bus, input: JobSpecInput): Promise<JobSpec>
   try {
     await bus.js.publish(bus.names.subjects.submit, data, { msgID: spec.jobId });
   } catch (e) {
-    const error = `the job could not be submitted: ${(e as Error).message}`;
+    const quota = await quotaError(bus.jsm, bus.names.streams.jobs, bus.names.subjects.submit, 'the administrator', e);
+    const error = quota?.message ?? `the job could not be submitted: ${(e as Error).message}`;
     if (!existing) await bus.patchStatus(spec.jobId, { state: 'failed', error, finishedAt: new Date().toISOString() }).catch(() => undefined);
     throw new Error(error);
   }

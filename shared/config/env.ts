@@ -3,6 +3,7 @@
  * service reads is declared here (the Kubernetes manifests are checked against this list).
  */
 import { z } from 'zod';
+import { retentionFrom } from '../bus/limits.ts';
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -32,6 +33,16 @@ export const EnvSchema = z.object({
   MR_ACK_WAIT_MS: int(30_000, 1_000, 3_600_000),
   /** Copies of every stream, bucket and the Object Store; above 1 needs JetStream clustered over that many servers. */
   MR_REPLICAS: int(1, 1, 5),
+  /** Bytes all streams, buckets and stores of the prefix may hold together, split by fixed shares (docs/operations.md). */
+  MR_STORAGE_BYTES: z.string().default('10GiB'),
+  /** Per-store byte limits overriding the shares, e.g. "blobs=20GiB,events=2GiB". */
+  MR_STORAGE_LIMITS: z.string().optional(),
+  /** Per-store age limits, e.g. "events=3d,dlq=30d". */
+  MR_STORAGE_MAX_AGE: z.string().optional(),
+  /** Age after which a finished job's status, results and blobs expire (and `llmxmr gc`'s default); 0 keeps them. */
+  MR_JOB_RETENTION: z.string().default('7d'),
+  /** Jobs one user may have queued or running at once; a submission past it is refused. */
+  MR_USER_MAX_JOBS: int(20, 1, 1_000_000),
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_API_KEY: z.string().optional(),
   LLM_MODEL: z.string().optional(),
@@ -67,6 +78,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration in environment variables:\n${lines.join('\n')}`);
+  }
+  try {
+    retentionFrom(parsed.data);
+  } catch (e) {
+    throw new Error(`invalid configuration in environment variables:\n  ${(e as Error).message}`);
   }
   return parsed.data;
 }

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { loadEnv, type Env } from '../../shared/config/env.ts';
 import { connectNats } from '../../shared/bus/connect.ts';
 import { provision } from '../../shared/bus/provision.ts';
+import { retentionFrom } from '../../shared/bus/limits.ts';
 import { Bus } from '../../shared/bus/bus.ts';
 import { names } from '../../shared/protocol/names.ts';
 import { startRole, type Role, type RoleHandle } from '../../services/role.ts';
@@ -27,6 +28,8 @@ export function testEnv(over: Record<string, string> = {}): Env {
     METRICS_PORT: '0',
     MR_ACK_WAIT_MS: '5000',
     MR_MAX_DELIVER: '3',
+    // a small storage budget: max_bytes is reserved on the shared server for every test prefix
+    MR_STORAGE_BYTES: '1GiB',
     ...over,
   });
 }
@@ -41,7 +44,7 @@ export interface TestCluster {
 
 export async function testCluster(env: Env = testEnv()): Promise<TestCluster> {
   const nc = await connectNats(env, { reconnect: false });
-  await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS, replicas: env.MR_REPLICAS });
+  await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS, replicas: env.MR_REPLICAS, retention: retentionFrom(env) });
   const bus = await Bus.open(nc, env.MR_PREFIX);
   const roles: RoleHandle[] = [];
   return {
