@@ -6,7 +6,8 @@
  *
  * Modes (the job spec's `cache` field, carried by every task):
  *   use     read, and store new replies (default)
- *   record  always call the model and store (overwrite) every reply: a fresh recording
+ *   record  always call the model and store every reply the cache lacks: a fresh recording
+ *           (entries are write-once, so a key recorded before keeps its first reply)
  *   replay  serve only stored replies; a call that was never recorded fails the job clearly
  *   off     neither read nor write
  * Replies are stored only once the op's output validated, so a retry never gets a reply
@@ -56,7 +57,11 @@ export function kvCache(kv: KV): ResponseCache {
       }
     },
     async put(key, reply) {
-      await kv.put(key, new TextEncoder().encode(JSON.stringify(reply)));
+      // Entries are write-once on the server (see shared/bus/provision.ts): the first reply
+      // stored for a key stays until it expires, and a later one is not an error.
+      await kv.create(key, new TextEncoder().encode(JSON.stringify(reply))).catch((e: Error) => {
+        if (!/wrong last sequence|exists|10071|maximum messages per subject/i.test(String(e.message))) throw e;
+      });
     },
   };
 }
