@@ -19,6 +19,7 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { OUR_IMAGE, gvk, id, type Json, type K8sObject } from './k8s-base.ts';
 import { unknownKeyProblems } from './k8s-keys.ts';
+import { prometheusRuleProblems } from './k8s-monitoring.ts';
 
 export { REPO_ROOT, SERVICES, OUR_IMAGE, id, type K8sObject } from './k8s-base.ts';
 export { unknownKeyProblems } from './k8s-keys.ts';
@@ -80,7 +81,7 @@ const MODELS: Record<string, ModelClass> = {
 
 /**
  * Validates against the model of the object's apiVersion/kind. ServiceMonitor has no model
- * installed: its required fields are checked by hand. Any other kind is a problem, so that
+ * installed: its required fields are checked by hand; a PrometheusRule's in k8s-monitoring.ts. Any other kind is a problem, so that
  * a new kind cannot slip in unchecked.
  */
 export function schemaProblems(o: K8sObject): string[] {
@@ -98,6 +99,7 @@ export function schemaProblems(o: K8sObject): string[] {
     }
     return problems;
   }
+  if (key === 'monitoring.coreos.com/v1/PrometheusRule') return prometheusRuleProblems(o);
   const Model = MODELS[key];
   if (!Model) return [`${id(o)}: no schema for ${key} (add its model to tests/helpers/k8s-checks.ts)`];
   try {

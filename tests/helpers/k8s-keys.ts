@@ -53,6 +53,15 @@ interface IServiceMonitor {
   };
 }
 
+interface Rule {
+  alert?: string; record?: string; expr: string | number; for?: string; keep_firing_for?: string;
+  labels?: { [name: string]: string }; annotations?: { [name: string]: string };
+}
+interface IPrometheusRule {
+  apiVersion: 'monitoring.coreos.com/v1'; kind: 'PrometheusRule'; metadata?: IObjectMeta;
+  spec: { groups: { name: string; interval?: string; limit?: number; partial_response_strategy?: string; rules: Rule[] }[] };
+}
+
 export interface Kinds {
   'v1/ConfigMap': IConfigMap;
   'v1/Secret': ISecret;
@@ -65,6 +74,7 @@ export interface Kinds {
   'networking.k8s.io/v1/NetworkPolicy': INetworkPolicy;
   'keda.sh/v1alpha1/ScaledObject': IScaledObject;
   'monitoring.coreos.com/v1/ServiceMonitor': IServiceMonitor;
+  'monitoring.coreos.com/v1/PrometheusRule': IPrometheusRule;
 }
 `;
 
