@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Bus } from '../../shared/bus/bus.ts';
+import { objectSize, readObjectText } from '../../shared/bus/blob-read.ts';
 import { whileNatsUnavailable } from '../../shared/bus/retry.ts';
 import { decode, encode } from '../../shared/protocol/codec.ts';
 import { defaultJobSeed, taskId as makeTaskId } from '../../shared/protocol/ids.ts';
@@ -63,6 +64,8 @@ export class JobRun implements JobContext {
   private watchStop: (() => void) | null = null;
   private statusStop: (() => void) | null = null;
   private ended = false;
+  /** No result of this job was stored when the run started (see start()). */
+  private fresh = false;
   /** Tasks published by this run (not found already stored). */
   published = 0;
   /** Backup attempts sent, and how many stored the result first. */
@@ -87,12 +90,20 @@ export class JobRun implements JobContext {
   /** Start watching the job's results; call before running the script. */
   async start(): Promise<void> {
     await this.watch();
+    // With the watch open and nothing stored yet, every result of this job reaches this run
+    // through the watch: the lookup before each publish (a round trip per task) is needed only
+    // when the job has stored results already (a replay, a resumed or repeated job).
+    this.fresh = (await this.nats(() => this.storedResults())) === 0;
     // After a reconnect (e.g. NATS restarted), look up the awaited results directly: a result
     // written while the watch was catching up must not leave the job waiting forever.
     const status = this.bus.nc.status() as AsyncIterable<{ type: string }> & { stop?(): void };
     this.statusStop = () => status.stop?.();
     void (async () => {
-      for await (const s of status) if (s.type === 'reconnect') setTimeout(() => void this.sweep(), 1_000);
+      for await (const s of status) {
+        if (s.type !== 'reconnect') continue;
+        this.fresh = false; // the watch may have missed something while the connection was down
+        setTimeout(() => void this.sweep(), 1_000);
+      }
     })().catch(() => undefined);
   }
 
@@ -112,6 +123,13 @@ export class JobRun implements JobContext {
         this.log.warn('result watch ended; watching again');
         this.watch().then(() => this.sweep(), (err) => this.failAll(new Error(`cannot watch task results: ${(err as Error).message}`)));
       });
+  }
+
+  /** How many results of this job are stored (keys under the job's prefix). */
+  private async storedResults(): Promise<number> {
+    const bucket = this.bus.names.buckets.results;
+    const info = await this.bus.jsm.streams.info(`KV_${bucket}`, { subjects_filter: `$KV.${bucket}.${this.jobId}.>` });
+    return Object.keys(info.state.subjects ?? {}).length;
   }
 
   /** Fetch the results of every awaited task that is already stored. */
@@ -225,7 +243,7 @@ export class JobRun implements JobContext {
       throw new Error(`job script built an invalid ${op.name} input: ${parsed.error.issues[0]?.message}`);
     }
     const id = makeTaskId(this.jobId, op.name, input);
-    const known = this.seen.get(id) ?? (await this.nats(() => this.bus.getResult(this.jobId, id)));
+    const known = this.seen.get(id) ?? (this.fresh ? null : await this.nats(() => this.bus.getResult(this.jobId, id)));
     if (known) {
       this.deliver(known);
       return known;
@@ -344,6 +362,14 @@ export class JobRun implements JobContext {
 
   blobText(key: string): Promise<string> {
     return this.nats(() => this.bus.blobText(key));
+  }
+
+  blobSize(key: string): Promise<number | null> {
+    return this.nats(() => objectSize(this.bus.blobs, key));
+  }
+
+  blobTextStream(key: string): AsyncIterable<string> {
+    return readObjectText(this.bus.blobs, this.bus.jsm, this.bus.names.objectStore, key);
   }
 
   putBlob(key: string, data: string | Uint8Array): Promise<void> {

@@ -18,9 +18,13 @@ const DIGEST_PREFIX = 'SHA-256=';
 
 /** Whether `digest` ("SHA-256=<base64url or hex>") names the SHA-256 of `data`. */
 export function digestMatches(digest: string, data: Uint8Array): boolean {
+  return sumMatches(digest, createHash('sha256').update(data).digest());
+}
+
+/** Whether `digest` names the given SHA-256 sum. */
+function sumMatches(digest: string, sum: Buffer): boolean {
   if (!digest.startsWith(DIGEST_PREFIX)) return false;
   const want = digest.slice(DIGEST_PREFIX.length);
-  const sum = createHash('sha256').update(data).digest();
   const b64url = sum.toString('base64url');
   return want === b64url || want.replace(/=+$/, '') === b64url || want.toLowerCase() === sum.toString('hex');
 }
@@ -39,4 +43,60 @@ export async function readObject(store: ObjectStore, jsm: JetStreamManager, buck
     if (msg && msg.data.byteLength === info.size && digestMatches(info.digest, msg.data)) return new Uint8Array(msg.data);
   }
   return store.getBlob(key);
+}
+
+/** Size in bytes of an Object Store entry, from its metadata alone (null when absent or deleted). */
+export async function objectSize(store: ObjectStore, key: string): Promise<number | null> {
+  const info = await store.info(key);
+  return !info || info.deleted ? null : info.size;
+}
+
+/**
+ * The bytes of an entry, chunk by chunk, read one direct get at a time (one chunk ahead) so
+ * that nothing piles up when the reader is slower than the network: the library's `get`
+ * pushes the whole object into an unbounded stream. The SHA-256 digest and the size are
+ * checked at the end; a mismatch throws.
+ */
+export async function* readObjectChunks(store: ObjectStore, jsm: JetStreamManager, bucket: string, key: string): AsyncGenerator<Uint8Array> {
+  const info = await store.info(key);
+  if (!info || info.deleted) throw new Error(`blob "${key}" not found in the Object Store`);
+  if (info.options?.link || !info.nuid) {
+    const whole = await store.getBlob(key);
+    if (whole) yield whole;
+    return;
+  }
+  const stream = `OBJ_${bucket}`;
+  const subject = `$O.${bucket}.C.${info.nuid}`;
+  const hash = createHash('sha256');
+  let seen = 0;
+  let read = 0;
+  const fetch = (seq: number) => {
+    const p = jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
+    p.catch(() => undefined); // a read abandoned by the consumer must not leave an unhandled rejection
+    return p;
+  };
+  let next = info.chunks > 0 ? fetch(1) : null;
+  while (next) {
+    const msg = await next;
+    if (!msg) throw new Error(`blob "${key}" lost chunks while being read (${seen} of ${info.chunks})`);
+    seen++;
+    next = seen < info.chunks ? fetch(msg.seq + 1) : null;
+    const data = new Uint8Array(msg.data);
+    hash.update(data);
+    read += data.byteLength;
+    yield data;
+  }
+  const ok = sumMatches(info.digest, hash.digest());
+  if (read !== info.size || !ok) throw new Error(`blob "${key}" is corrupt: read ${read} of ${info.size} bytes, digest ${ok ? 'matches' : 'differs'}`);
+}
+
+/** An entry decoded as UTF-8 text (leniently, like `blobText`), piece by piece. */
+export async function* readObjectText(store: ObjectStore, jsm: JetStreamManager, bucket: string, key: string): AsyncGenerator<string> {
+  const dec = new TextDecoder();
+  for await (const bytes of readObjectChunks(store, jsm, bucket, key)) {
+    const s = dec.decode(bytes, { stream: true });
+    if (s) yield s;
+  }
+  const tail = dec.decode();
+  if (tail) yield tail;
 }

@@ -38,6 +38,10 @@ export interface JobContext<S extends JobSpec = JobSpec> {
   emit(event: { type: 'stage.started' | 'stage.finished' | 'info'; stage?: string; message?: string; data?: Record<string, unknown> }): void;
   /** Read a UTF-8 blob from the Object Store. */
   blobText(key: string): Promise<string>;
+  /** Size in bytes of a blob from its metadata, without reading it (null when absent). */
+  blobSize?(key: string): Promise<number | null>;
+  /** A UTF-8 blob as text pieces, never held whole (contexts without it read blobText). */
+  blobTextStream?(key: string): AsyncIterable<string>;
   /** Write a blob (idempotent for the same key and content). */
   putBlob(key: string, data: string | Uint8Array): Promise<void>;
   /** Model usage summed over the job's tasks so far. */

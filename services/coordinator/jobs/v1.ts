@@ -9,7 +9,7 @@
 import type { JobContext } from '../../../shared/jobs/types.ts';
 import type { ChatMessage, OpEnv } from '../../../shared/ops/op.ts';
 import type { JobSpec } from '../../../shared/protocol/schemas.ts';
-import { budgetFor, chunkText } from '../../../shared/algo/chunk.ts';
+import { budgetFor } from '../../../shared/algo/chunk.ts';
 import { fitsBudget, groupByBudget, settledGroups, shrinkToFit, truncateByConfidence } from '../../../shared/algo/collapse.ts';
 import { countMessageTokens, countTokens } from '../../../shared/algo/tokens.ts';
 import { collapseOp } from '../../../shared/ops/v1/collapse.ts';
@@ -17,6 +17,7 @@ import { mapOp } from '../../../shared/ops/v1/map.ts';
 import { getProfile } from '../../../shared/ops/v1/profiles.ts';
 import { isRelevant, recordCost, truncateRecord, type V1Record } from '../../../shared/ops/v1/record.ts';
 import { reduceOp } from '../../../shared/ops/v1/reduce.ts';
+import { checkDocSize, chunkDocument, mapDocument } from './v1-doc.ts';
 
 const NO_BLOBS = { blobText: () => Promise.reject(new Error('the offline reduce reads no blobs')) };
 
@@ -38,10 +39,9 @@ export async function runV1(ctx: JobContext<V1JobSpec>): Promise<Record<string, 
   // Chunk: the budget is what is left of the window after the rendered map prompt (without
   // chunk and question), the reserved reply and the question.
   ctx.emit({ type: 'stage.started', stage: 'chunk' });
-  const doc = await ctx.blobText(params.docKey);
-  if (doc.trim() === '') {
-    throw new Error(`the document "${params.docKey}" is empty or holds only white space: there is nothing to read`);
-  }
+  // The size is checked from the metadata before anything is read; the document is then
+  // streamed twice (boundaries, then the map tasks' texts) and never held whole.
+  await checkDocSize(ctx, params.docKey);
   const questionTokens = countTokens(question);
   const promptTokens = async (messages: ChatMessage[] | Promise<ChatMessage[]>) =>
     countMessageTokens(await messages) + SAFETY_TOKENS;
@@ -58,7 +58,8 @@ export async function runV1(ctx: JobContext<V1JobSpec>): Promise<Record<string, 
     ...sizes,
     promptTokens: await promptTokens(reduceOp.prompt({ records: [], question: '', profile }, env)),
   });
-  const chunks = chunkText(doc, mapBudget);
+  const { chunks, blank } = await chunkDocument(ctx, params.docKey, mapBudget);
+  if (blank) throw new Error(`the document "${params.docKey}" is empty or holds only white space: there is nothing to read`);
   const tokens = chunks.map((c) => c.tokens);
   const chunkTokens = {
     min: Math.min(...tokens),
@@ -81,11 +82,10 @@ export async function runV1(ctx: JobContext<V1JobSpec>): Promise<Record<string, 
   ctx.emit({ type: 'stage.started', stage: 'map', data: { tasks: chunks.length } });
   let mapped: V1Record[];
   try {
-    mapped = await ctx.map(
-      mapOp,
-      chunks.map((c) => ({ chunk: { index: c.index, text: c.text }, question, profile, maxOutputTokens })),
-      { stage: 'map', onSettled: (i, s) => firstRound.mapped(i, s.ok ? (s.value as V1Record) : null) },
-    );
+    mapped = await mapDocument(ctx, params.docKey, chunks, (index, text) => ({ chunk: { index, text }, question, profile, maxOutputTokens }), {
+      stage: 'map',
+      onSettled: (i, s) => firstRound.mapped(i, s.ok ? (s.value as V1Record) : null),
+    });
   } catch (e) {
     firstRound.abandon();
     throw e;
