@@ -12,6 +12,8 @@ import type { Bus } from '../../shared/bus/bus.ts';
 import type { JobSpec } from '../../shared/protocol/schemas.ts';
 import { API_VERBS, INPUT_PARAMS, UPLOAD_REF, ownerNames, userOfApiSubject, type ApiVerb } from '../../shared/security/owners.ts';
 import { PART_BYTES, decodeRequest, encodeJson, mayAccess, publicStatus, type ApiReply } from '../../shared/security/job-api.ts';
+import { answerReview, isReviewVerb } from './review-api.ts';
+import { checkJobRefs, isOwnStagedInput } from './job-refs.ts';
 
 const stores = new WeakMap<Bus, Promise<ObjectStore>>();
 
@@ -40,6 +42,7 @@ async function answer(bus: Bus, verb: ApiVerb, user: string, data: Uint8Array): 
   if (!status) return { ok: false, code: 'not-found', error: `no job ${req.jobId} on this bus (a job appears once a coordinator takes it)` };
   if (!mayAccess(status, user)) return { ok: false, code: 'not-yours', error: `not your job: ${req.jobId} was submitted by another user` };
   if (verb === 'status') return { ok: true, status: publicStatus(status) };
+  if (isReviewVerb(verb)) return answerReview(bus, verb, status, req.outline);
   if (verb === 'cancel') {
     await bus.patchStatus(req.jobId, { cancelRequested: true });
     bus.nc.publish(bus.names.subjects.cancel(req.jobId));
@@ -96,11 +99,13 @@ export function relayEvents(bus: Bus, owner: string | undefined, jobId: string):
 export async function stageInputs(bus: Bus, spec: JobSpec, owner: string | undefined): Promise<JobSpec> {
   const params = { ...(spec.params as Record<string, unknown>) };
   let changed = false;
+  await checkJobRefs(bus, spec, owner);
   for (const p of INPUT_PARAMS) {
     const v = params[p];
     if (typeof v !== 'string') continue;
     if (!v.startsWith(UPLOAD_REF)) {
-      if (owner) throw new Error(`${p}: a publisher's inputs must be its own uploads ("${UPLOAD_REF}<id>"), not Object Store keys`);
+      // A rerun reads the input its base job (one of the owner's own) staged.
+      if (owner && !(await isOwnStagedInput(bus, v, owner))) throw new Error(`${p}: a publisher's inputs must be its own uploads ("${UPLOAD_REF}<id>"), not Object Store keys`);
       continue;
     }
     if (!owner) throw new Error(`${p}: "${v}" names an upload, but this job was not submitted by a publisher`);

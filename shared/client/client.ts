@@ -48,6 +48,7 @@ export function publisherOf(bus: Bus): Promise<string | undefined> {
 }
 
 /** A request to the coordinators about one of the publisher's own jobs (the job API). */
+export /** A request to the coordinators about one of the publisher's own jobs (the job API). */
 export async function ask(bus: Bus, user: string, verb: ApiVerb, body: Record<string, unknown>): Promise<Exclude<ApiReply, { ok: false }>> {
   let reply: ApiReply;
   try {

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { SourcesSpecSchema } from '../sources/spec.ts';
+import { OutlineNodeSchema } from '../algo/outline.ts';
 
 /** Entropy-driven convolution settings of a refinement block (upstream defaults). */
 export const ConvParamsSchema = z
@@ -69,6 +70,22 @@ export const V2ParamsSchema = z
     conv: ConvParamsSchema.omit({ maxDepth: true }).partial().strict().default({}),
     /** Topic-only mode: search, fetch and filter papers on the cluster before ingest (docs/sources.md). */
     sources: SourcesSpecSchema.optional(),
+    /**
+     * Pause after the outline is drafted and again after refinement (once with no blocks) until a
+     * person resumes the job, possibly with an edited outline (docs/outline-review.md).
+     */
+    reviewOutline: z.boolean().default(false),
+    /** The survey's outline, given: grouping, drafting and refinement are skipped. */
+    outline: OutlineNodeSchema.optional(),
+    /**
+     * A rerun of a finished survey with an edited `outline`: the base job's digests and task
+     * results are reused, so only what the edit touches is written again. `from` names, for each
+     * section of `outline`, the base sections whose material it takes (absent: a new section).
+     */
+    baseJob: z
+      .object({ jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id'), from: z.record(z.string(), z.array(z.string()).max(32)) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type V2Params = z.infer<typeof V2ParamsSchema>;

@@ -10,6 +10,8 @@ export const ApiRequestSchema = z.object({
   jobId: JobIdSchema,
   /** Result only: which part of the result to send (results are sent in parts of PART_BYTES). */
   part: z.number().int().nonnegative().optional(),
+  /** outline-put only: the edited outline (checked by the coordinator). */
+  outline: z.unknown().optional(),
 });
 export type ApiRequest = z.infer<typeof ApiRequestSchema>;
 
@@ -22,6 +24,8 @@ export const ApiReplySchema = z.union([
   z.object({ ok: z.literal(true), status: JobStatusSchema }),
   z.object({ ok: z.literal(true), parts: z.number().int().positive(), part: z.number().int().nonnegative(), data: z.string() }),
   z.object({ ok: z.literal(true), cancelled: z.literal(true) }),
+  /** outline-get / outline-put / resume: the review step's answer (shared/jobs/review-store.ts). */
+  z.object({ ok: z.literal(true), review: z.record(z.string(), z.unknown()) }),
   z.object({ ok: z.literal(false), code: z.enum(API_ERROR_CODES), error: z.string() }),
 ]);
 export type ApiReply = z.infer<typeof ApiReplySchema>;

@@ -17,7 +17,8 @@ export function userToken(user: string): string {
   return token;
 }
 
-export const API_VERBS = ['status', 'result', 'cancel'] as const;
+/** `outline-get`, `outline-put` and `resume` act on a job paused for outline review (shared/jobs/review-store.ts). */
+export const API_VERBS = ['status', 'result', 'cancel', 'outline-get', 'outline-put', 'resume'] as const;
 export type ApiVerb = (typeof API_VERBS)[number];
 
 export interface OwnerNames {
