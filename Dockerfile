@@ -10,7 +10,9 @@
 # The argument selects the service: coordinator | mapper (default) | convolver | reducer.
 # Metrics and health are served on METRICS_PORT (9464): /metrics, /healthz, /readyz.
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# A supported Node.js LTS line (22: maintenance until 2027-04-30; 20 reached its end of life on
+# 2026-04-30). tests/unit/k8s-manifests.test.ts fails once the line chosen here is past its end.
+ARG NODE_IMAGE=node:22.23.3-bookworm-slim
 
 # --- dependencies: production only, from the lockfile ---------------------------------------
 FROM ${NODE_IMAGE} AS deps

@@ -284,7 +284,7 @@ export function imageProblems(o: K8sObject): string[] {
   return out.map((p) => `${id(o)}: ${p}`);
 }
 
-/** Every container of a Deployment or StatefulSet has both probes and cpu/memory requests and limits. */
+/** Every container of a Deployment or StatefulSet has both probes, cpu/memory requests and limits, and is hardened. */
 export function workloadProblems(o: K8sObject): string[] {
   if (o.kind !== 'Deployment' && o.kind !== 'StatefulSet') return [];
   const out: string[] = [];
@@ -298,15 +298,13 @@ export function workloadProblems(o: K8sObject): string[] {
         if (c.resources?.[part]?.[res] === undefined) out.push(`${n} has no resources.${part}.${res}`);
       }
     }
-    if (c.securityContext?.allowPrivilegeEscalation !== false) out.push(`${n} must set allowPrivilegeEscalation: false`);
     if (serviceOf(c)) {
       if (c.livenessProbe?.httpGet?.path !== '/healthz') out.push(`${n}: livenessProbe must GET /healthz`);
       if (c.readinessProbe?.httpGet?.path !== '/readyz') out.push(`${n}: readinessProbe must GET /readyz`);
-      if (c.securityContext?.readOnlyRootFilesystem !== true) out.push(`${n} must set readOnlyRootFilesystem: true`);
-      const nonRoot = c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
-      if (nonRoot !== true) out.push(`${n} must run with runAsNonRoot: true`);
     }
   }
+  // Every container, ours or not (NATS, its exporter, vLLM), init containers included.
+  for (const c of containersOf(o)) out.push(...hardeningProblems(pod, c));
   if (ourContainers(o).length > 0) {
     const grace = pod.terminationGracePeriodSeconds;
     if (typeof grace !== 'number' || grace < 60) {
@@ -314,6 +312,20 @@ export function workloadProblems(o: K8sObject): string[] {
     }
   }
   return out.map((p) => `${id(o)}: ${p}`);
+}
+
+/** Not root, read-only root filesystem, no privilege escalation, no capabilities, seccomp RuntimeDefault. */
+function hardeningProblems(pod: Json, c: Json): string[] {
+  const n = `container "${c.name}"`;
+  const sc = c.securityContext ?? {};
+  const out: string[] = [];
+  if (sc.allowPrivilegeEscalation !== false) out.push(`${n} must set allowPrivilegeEscalation: false`);
+  if (sc.readOnlyRootFilesystem !== true) out.push(`${n} must set readOnlyRootFilesystem: true (mount emptyDir volumes where it writes)`);
+  if ((sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot) !== true) out.push(`${n} must run with runAsNonRoot: true`);
+  if ((sc.runAsUser ?? pod.securityContext?.runAsUser) === 0) out.push(`${n} must not set runAsUser: 0`);
+  if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.push(`${n} must drop ALL capabilities`);
+  if ((sc.seccompProfile?.type ?? pod.securityContext?.seccompProfile?.type) !== 'RuntimeDefault') out.push(`${n} must use seccompProfile RuntimeDefault (pod or container)`);
+  return out;
 }
 
 /** All per-object checks of one object. */

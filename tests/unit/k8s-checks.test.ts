@@ -33,7 +33,7 @@ function worker(name = 'mapper'): K8sObject & Record<string, any> { // eslint-di
         metadata: { labels: { 'app.kubernetes.io/name': name } },
         spec: {
           terminationGracePeriodSeconds: 120,
-          securityContext: { runAsNonRoot: true },
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {
               name,
@@ -45,7 +45,7 @@ function worker(name = 'mapper'): K8sObject & Record<string, any> { // eslint-di
               livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' } },
               readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' } },
               resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
             },
           ],
         },
@@ -202,6 +202,25 @@ describe('each strict check catches a broken object', () => {
     expect(problems).toMatch(/livenessProbe must GET \/healthz/);
     expect(problems).toMatch(/readOnlyRootFilesystem/);
     expect(problems).toMatch(/terminationGracePeriodSeconds must be at least 60/);
+  });
+
+  it('hardening: any container (a model server too) running as root, writable, with capabilities or unconfined is reported', () => {
+    const d = worker('vllm');
+    const c = d.spec.template.spec.containers[0];
+    c.image = 'vllm/vllm-openai:v0.9.2';
+    delete c.securityContext.readOnlyRootFilesystem;
+    delete c.securityContext.capabilities;
+    c.securityContext.runAsUser = 0;
+    d.spec.template.spec.securityContext = {};
+    const problems = workloadProblems(d).join('\n');
+    expect(problems).toMatch(/"vllm" must set readOnlyRootFilesystem: true/);
+    expect(problems).toMatch(/"vllm" must run with runAsNonRoot: true/);
+    expect(problems).toMatch(/"vllm" must not set runAsUser: 0/);
+    expect(problems).toMatch(/"vllm" must drop ALL capabilities/);
+    expect(problems).toMatch(/"vllm" must use seccompProfile RuntimeDefault/);
+    const init = worker();
+    init.spec.template.spec.initContainers = [{ name: 'provision', image: 'llmxmapreduce:0.1.0', command: ['node'], securityContext: {} }];
+    expect(workloadProblems(init).join('\n')).toMatch(/"provision" must set allowPrivilegeEscalation: false/);
   });
 
   it('env: variables the services do not accept, bad values and a wrong probe port are reported', () => {

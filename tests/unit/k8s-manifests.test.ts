@@ -3,6 +3,7 @@
  * passes schema validation and the strict checks in k8s-checks.ts. The second half feeds each
  * strict check a deliberately broken object, so that a check that can never fail is noticed.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENV_KEYS } from '../../shared/config/env.ts';
@@ -27,6 +28,7 @@ import {
   workloadProblems,
   type K8sObject,
 } from '../helpers/k8s-checks.ts';
+import { egressOf, podLabelsOf, unrestrictedEgress } from '../helpers/k8s-netpol.ts';
 
 const HAVE_KUBECTL = kubectlAvailable();
 if (!HAVE_KUBECTL) {
@@ -159,3 +161,40 @@ describe.skipIf(!HAVE_KUBECTL)('overlay differences', () => {
     expect(ours).toMatch(/^[a-z0-9.-]+\/llmxmapreduce:\d+\.\d+\.\d+$/);
   }, 60_000);
 });
+
+describe.skipIf(!HAVE_KUBECTL).each(overlays)('egress of overlay %s', (overlay) => {
+  const reach = (objs: K8sObject[], kind: string, name: string) => egressOf(objs, podLabelsOf(named(objs, kind, name))).allowed;
+  const NATS = ['dns :53/TCP', 'dns :53/UDP', 'pod app.kubernetes.io/name=nats :4222/TCP'];
+
+  it('restricts where every pod may connect', () => {
+    expect(unrestrictedEgress(render(overlay))).toEqual([]);
+  });
+
+  it('lets the coordinator reach NATS only, and the workers NATS and the model servers only', () => {
+    const objs = render(overlay);
+    expect(reach(objs, 'Deployment', 'coordinator')).toEqual(NATS);
+    for (const w of ['mapper', 'convolver', 'reducer']) {
+      expect(reach(objs, 'Deployment', w), w).toEqual([...NATS, 'pod app.kubernetes.io/name=vllm :8000/TCP', 'public :443/TCP'].sort());
+    }
+    expect(reach(objs, 'StatefulSet', 'nats')).toEqual(['dns :53/TCP', 'dns :53/UDP', 'pod app.kubernetes.io/name=nats :6222/TCP']);
+    if (overlay === 'prod') expect(reach(objs, 'Deployment', 'vllm')).toEqual(['dns :53/TCP', 'dns :53/UDP', 'public :443/TCP']);
+  });
+});
+
+describe('the image', () => {
+  // End of life of each Node.js LTS line (nodejs.org release schedule).
+  const NODE_EOL: Record<number, string> = { 20: '2026-04-30', 22: '2027-04-30', 24: '2028-04-30' };
+
+  it('is built on a Node.js LTS line that is still supported', () => {
+    const text = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const m = /^ARG NODE_IMAGE=node:(\d+)\.(\d+)\.(\d+)-[a-z]+-slim$/m.exec(text);
+    expect(m, 'ARG NODE_IMAGE=node:<major>.<minor>.<patch>-<debian>-slim').not.toBeNull();
+    const major = Number(m![1]);
+    expect(major % 2, 'LTS lines have even major versions').toBe(0);
+    expect(NODE_EOL[major], `add the end-of-life date of Node ${major} to this test`).toBeDefined();
+    expect(new Date(NODE_EOL[major]).getTime()).toBeGreaterThan(Date.now());
+    // the services run as the numeric user the manifests check (runAsNonRoot needs a number)
+    expect(text).toMatch(/^USER 1000:1000$/m);
+  });
+});
+
