@@ -30,7 +30,7 @@ const ENTRY = join(ROOT, 'cli', 'main.ts');
 // Left out of the bundle and loaded from node_modules on first use (shared/lazy-module.ts, or an
 // import() at the use site): large packages that most commands never need. Parsing them at
 // every start cost more than half of the bundle's load time.
-const LAZY = ['gpt-tokenizer', 'linkedom', '@mozilla/readability', 'mammoth'];
+const LAZY = ['gpt-tokenizer', 'linkedom', '@mozilla/readability', 'mammoth', 'fastify'];
 const EXTERNAL = ['pdfjs-dist', 'pino', 'msgpackr', 'msgpackr-extract', 'thread-stream', ...LAZY];
 
 /** Write a file whole or not at all (readers in other processes never see half a file). */

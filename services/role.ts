@@ -28,10 +28,13 @@ import { JOB_SCRIPTS } from './coordinator/jobs/index.ts';
 
 export const ROLES = ['coordinator', 'mapper', 'convolver', 'reducer'] as const;
 export type Role = (typeof ROLES)[number];
+/** Every role a process can run: the job roles, and the HTTP gateway (no consumer; `llmxmr up --http` runs it too). */
+export const SERVICE_ROLES = [...ROLES, 'gateway'] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const KIND_OF: Record<Exclude<Role, 'coordinator'>, TaskKind> = { mapper: 'map', convolver: 'convolve', reducer: 'reduce' };
 
 export interface RoleHandle {
-  role: Role;
+  role: ServiceRole;
   id: string;
   bus: Bus;
   stop(): Promise<void>;
@@ -48,7 +51,7 @@ export interface StartRoleOptions {
   extraScripts?: Record<string, JobScript<any>>;
 }
 
-export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHandle> {
+export async function startRole(role: ServiceRole, o: StartRoleOptions): Promise<RoleHandle> {
   const id = `${role}-${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const log = (o.log ?? createLogger(role, o.env.LOG_LEVEL)).child({ role, worker: id });
   const ownConn = !o.nc;
@@ -94,7 +97,12 @@ export async function startRole(role: Role, o: StartRoleOptions): Promise<RoleHa
   });
 
   let stopLoop: () => Promise<void>;
-  if (role === 'coordinator') {
+  if (role === 'gateway') {
+    // loaded on demand: other roles and CLI commands never load the HTTP server
+    const { startGatewayServer } = await import('./gateway/run.ts');
+    const g = await startGatewayServer(bus, o.env, log);
+    stopLoop = () => g.close();
+  } else if (role === 'coordinator') {
     const c = startCoordinator({ metrics, bus, scripts: { ...JOB_SCRIPTS, ...(o.extraScripts ?? {}) }, maxJobs: o.env.MR_MAX_JOBS, ackWaitMs: o.env.MR_ACK_WAIT_MS, log, id });
     stopLoop = () => c.stop();
   } else {
@@ -155,7 +163,7 @@ function namesFor(env: Env) {
 }
 
 /** Run one role as the whole process until SIGTERM/SIGINT, then drain and exit. */
-export async function runRoleMain(role: Role, env: Env): Promise<void> {
+export async function runRoleMain(role: ServiceRole, env: Env): Promise<void> {
   // NATS may be restarting while this process starts (a rolling restart, a node reboot): wait
   // for it for a while instead of crashing, then give up with one line.
   let h: RoleHandle;

@@ -14,6 +14,7 @@ import { registerJobRoutes } from './routes/jobs.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerClusterRoutes } from './routes/cluster.ts';
 import { registerDlqRoutes } from './routes/dlq.ts';
+import { registerConsole } from './console/index.ts';
 
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
 
@@ -26,7 +27,9 @@ export interface GatewayOptions {
   bodyLimitBytes?: number;
   /** Engine of submitted jobs that name none (default: extractive). */
   defaultEngine?: EngineName;
-  /** Extra routes (the console, outline review) registered on the app after the API. */
+  /** Serve the web console under / (default true). */
+  console?: boolean;
+  /** Extra routes registered on the app after the API. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
   /** SSE keep-alive period in ms (tests shorten it). */
   keepAliveMs?: number;
@@ -74,6 +77,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
     },
     { prefix: '/api' },
   );
+  if (o.console !== false) await registerConsole(app);
   for (const p of o.plugins ?? []) await p(app);
   return app;
 }

@@ -10,6 +10,8 @@ export const REDACT_PATHS = [
   '*.NATS_PASS',
   'NATS_TOKEN',
   '*.NATS_TOKEN',
+  'LLMXMR_HTTP_TOKEN',
+  '*.LLMXMR_HTTP_TOKEN',
   'password',
   '*.password',
   'token',
