@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseReferences, renderMarkdown, renderInline } from '../../services/gateway/console/lib/markdown.ts';
-import { applyEdit, outlineProblems, MAX_DEPTH, type OutlineEdit } from '../../services/gateway/console/lib/outline-ops.ts';
+import { applyEdit, numberOf, outlineProblems, MAX_DEPTH, type OutlineEdit } from '../../services/gateway/console/lib/outline-ops.ts';
 import { blockChartSvg, scoresFromApi, scoresFromEvents } from '../../services/gateway/console/lib/refinement.ts';
-import { MAX_OUTLINE_DEPTH, validateOutline, walk, type OutlineNode } from '../../shared/algo/outline.ts';
+import { MAX_OUTLINE_DEPTH, renumber, validateOutline, type OutlineNode } from '../../shared/algo/outline.ts';
 import { renderReferences } from '../../shared/algo/citations.ts';
 
 const SURVEY = [
@@ -65,55 +65,59 @@ describe('console Markdown renderer', () => {
   });
 });
 
-const leaf = (title: string, children: OutlineNode[] = []): OutlineNode => ({ id: '', title, construction: `extract ${title}`, analysis: '', children });
-const BASE: OutlineNode = applyEdit({ ...leaf('Survey', [leaf('A', [leaf('A1'), leaf('A2')]), leaf('B'), leaf('C')]), id: 'S0' }, { kind: 'guidance', id: 'S0', text: '' });
+const leaf = (id: string, title: string, children: OutlineNode[] = []): OutlineNode => ({ id, title, construction: `extract ${title}`, analysis: '', children });
+const BASE: OutlineNode = leaf('S0', 'Survey', [leaf('S1', 'A', [leaf('S1.1', 'A1'), leaf('S1.2', 'A2')]), leaf('S2', 'B'), leaf('S3', 'C')]);
+const ids = (o: OutlineNode) => o.children.map((c) => `${c.id}:${c.title}`);
 
 describe('console outline edits', () => {
   it('uses the same depth limit as the outline module', () => {
     expect(MAX_DEPTH).toBe(MAX_OUTLINE_DEPTH);
   });
 
-  it('renames, moves, adds and removes with ids renumbered by position', () => {
-    let o = applyEdit(BASE, { kind: 'rename', id: 'S1.2', title: '  New   name ' });
+  it('renames, moves, adds and removes by position, keeping the ids sections had (new ones get "")', () => {
+    let o = applyEdit(BASE, { kind: 'rename', path: [0, 1], title: '  New   name ' });
     expect(o.children[0].children[1]).toMatchObject({ id: 'S1.2', title: 'New name' });
-    o = applyEdit(o, { kind: 'move', id: 'S3', by: -1 });
-    expect(o.children.map((c) => `${c.id}:${c.title}`)).toEqual(['S1:A', 'S2:C', 'S3:B']);
-    o = applyEdit(o, { kind: 'add', id: 'S1', title: 'After A' });
-    expect(o.children.map((c) => c.title)).toEqual(['A', 'After A', 'C', 'B']);
-    o = applyEdit(o, { kind: 'add', id: 'S2', title: 'Inside', child: true });
-    expect(o.children[1].children[0]).toMatchObject({ id: 'S2.1', title: 'Inside' });
-    o = applyEdit(o, { kind: 'remove', id: 'S1' });
-    expect(o.children.map((c) => c.id)).toEqual(['S1', 'S2', 'S3']);
-    o = applyEdit(o, { kind: 'guidance', id: 'S2', text: 'compare the budgets' });
+    o = applyEdit(o, { kind: 'move', path: [2], by: -1 });
+    expect(ids(o)).toEqual(['S1:A', 'S3:C', 'S2:B']);
+    o = applyEdit(o, { kind: 'add', path: [0], title: 'After A' });
+    expect(ids(o)).toEqual(['S1:A', ':After A', 'S3:C', 'S2:B']);
+    o = applyEdit(o, { kind: 'add', path: [1], title: 'Inside', child: true });
+    expect(o.children[1].children[0]).toMatchObject({ id: '', title: 'Inside' });
+    o = applyEdit(o, { kind: 'remove', path: [0] });
+    expect(ids(o)).toEqual([':After A', 'S3:C', 'S2:B']);
+    o = applyEdit(o, { kind: 'guidance', path: [1], text: ' compare the budgets ' });
     expect(o.children[1].construction).toBe('compare the budgets');
-    expect(validateOutline(o)).toEqual([]);
+    expect(BASE.children[0].children[1].title).toBe('A2'); // edits never change their input
+    expect(numberOf([1, 0])).toBe('2.1');
   });
 
   it('refuses impossible edits with a message that says why', () => {
-    expect(() => applyEdit(BASE, { kind: 'move', id: 'S1', by: -1 })).toThrow(/already first/);
-    expect(() => applyEdit(BASE, { kind: 'rename', id: 'S2', title: ' ' })).toThrow(/cannot be empty/);
-    expect(() => applyEdit(BASE, { kind: 'remove', id: 'S9' })).toThrow(/not in the outline/);
+    expect(() => applyEdit(BASE, { kind: 'move', path: [0], by: -1 })).toThrow(/already first/);
+    expect(() => applyEdit(BASE, { kind: 'rename', path: [1], title: ' ' })).toThrow(/cannot be empty/);
+    expect(() => applyEdit(BASE, { kind: 'remove', path: [8] })).toThrow(/not in the outline/);
+    expect(() => applyEdit(BASE, { kind: 'add', path: [0, 0], title: 'deeper', child: true }, 2)).toThrow(/allows 2 level/);
   });
 
-  it('agrees with validateOutline after any sequence of edits', () => {
+  it('finds an outline valid exactly when validateOutline does (after renumbering), whatever the edits', () => {
     const step = fc.record({ kind: fc.constantFrom('rename', 'move', 'add', 'remove'), pick: fc.nat(), title: fc.constantFrom('x', 'Y z', ' '), up: fc.boolean(), child: fc.boolean() });
     fc.assert(
       fc.property(fc.array(step, { maxLength: 14 }), (steps) => {
         let o = BASE;
         for (const s of steps) {
-          const ids = walk(o).slice(1).map((v) => v.node.id);
-          if (!ids.length) break;
-          const id = ids[s.pick % ids.length];
+          const paths: number[][] = [];
+          const collect = (n: OutlineNode, p: number[]) => n.children.forEach((c, i) => (paths.push([...p, i]), collect(c, [...p, i])));
+          collect(o, []);
+          if (!paths.length) break;
+          const path = paths[s.pick % paths.length];
           const e: OutlineEdit =
-            s.kind === 'rename' ? { kind: 'rename', id, title: s.title } : s.kind === 'move' ? { kind: 'move', id, by: s.up ? -1 : 1 } : s.kind === 'add' ? { kind: 'add', id, title: 'new', child: s.child } : { kind: 'remove', id };
+            s.kind === 'rename' ? { kind: 'rename', path, title: s.title } : s.kind === 'move' ? { kind: 'move', path, by: s.up ? -1 : 1 } : s.kind === 'add' ? { kind: 'add', path, title: 'new', child: s.child } : { kind: 'remove', path };
           try {
             o = applyEdit(o, e);
           } catch {
             // a refused edit leaves the outline as it was
           }
         }
-        expect(validateOutline(o).length === 0).toBe(outlineProblems(o).length === 0);
-        expect(validateOutline(o).filter((p) => /id/.test(p))).toEqual([]); // ids always by position
+        expect(outlineProblems(o).length === 0).toBe(validateOutline(renumber(o)).length === 0);
       }),
       { numRuns: 200 },
     );

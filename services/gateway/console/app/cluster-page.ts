@@ -1,62 +1,61 @@
 /** The cluster page: workers alive per kind, per-stream pending / in-flight / lag, dead letters with Retry. */
 import { h, fill, notice } from './dom.ts';
-import { apiJson } from './api.ts';
+import { apiJson, ApiError } from './api.ts';
 import { formatTime } from '../lib/format.ts';
 import type { Page } from './main.ts';
 
-type Rec = Record<string, unknown>;
-
-const scalar = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-
-/** A table of records: the union of their scalar keys as columns, in first-seen order. */
-function recordTable(rows: Rec[], id: string, first: string[] = []): HTMLElement {
-  const cols = [...new Set([...first.filter((k) => rows.some((r) => k in r)), ...rows.flatMap((r) => Object.keys(r))])];
-  return h(
-    'table',
-    { id },
-    h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c)))),
-    h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) => h('td', { class: typeof r[c] === 'number' ? 'num' : '' }, scalar(r[c])))))),
-  );
-}
-
-/** `{kind: n}` or `[{kind, alive|count}]` → rows. */
-function workerRows(v: unknown): Rec[] {
-  if (Array.isArray(v)) return v as Rec[];
-  if (v && typeof v === 'object') return Object.entries(v as Rec).map(([kind, n]) => (n && typeof n === 'object' ? { kind, ...(n as Rec) } : { kind, alive: n }));
-  return [];
-}
-
-/** `[{stream, …}]` or `{name: {…}}` → rows. */
-function streamRows(v: unknown): Rec[] {
-  if (Array.isArray(v)) return v as Rec[];
-  if (v && typeof v === 'object') return Object.entries(v as Rec).map(([stream, s]) => ({ stream, ...(s as Rec) }));
-  return [];
+interface ClusterView {
+  prefix: string;
+  workers: Record<string, number>;
+  consumers: { stream: string; consumer: string; role: string; pending: number; inFlight: number; redelivered: number }[];
+  streams: { stream: string; messages: number; bytes: number }[];
+  deadLetters: number;
 }
 
 interface DeadLetter {
   seq: number;
-  subject?: string;
-  reason?: string;
+  kind: string;
   jobId?: string;
   op?: string;
-  at?: string;
-  ts?: string;
-  [k: string]: unknown;
+  reason: string;
+  attempts: number;
+  subject: string;
+  ts: string;
+  unreadable?: true;
 }
+
+function table(id: string, head: string[], rows: (string | number | Node)[][], numeric: number[] = []): HTMLElement {
+  return h(
+    'table',
+    { id },
+    h('thead', {}, h('tr', {}, head.map((t, i) => h('th', { class: numeric.includes(i) ? 'num' : '' }, t)))),
+    h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => h('td', { class: numeric.includes(i) ? 'num' : '' }, c))))),
+  );
+}
+
+const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 
 export const clusterPage: Page = (root) => {
   const workers = h('div', { id: 'workers' });
+  const consumers = h('div', { id: 'consumers' });
   const streams = h('div', { id: 'streams' });
   const dlq = h('div', { id: 'dlq' });
   const status = h('p', { class: 'muted' });
+  const title = h('h1', {}, 'Cluster');
   root.append(
-    h('section', { class: 'card' }, h('h1', {}, 'Cluster'), h('h2', {}, 'Workers alive'), workers, h('h2', {}, 'Streams'), streams, status),
+    h('section', { class: 'card' }, title, h('h2', {}, 'Workers alive'), workers, h('h2', {}, 'Work queues'), consumers, h('h2', {}, 'Streams'), streams, status),
     h('section', { class: 'card' }, h('h2', {}, 'Dead letters'), dlq),
   );
   const retry = async (seq: number, btn: HTMLButtonElement) => {
     btn.disabled = true;
     try {
-      await apiJson('POST', `/api/dlq/${seq}/retry`);
+      try {
+        await apiJson('POST', `/api/dlq/${seq}/retry`, {});
+      } catch (err) {
+        // 409: its job has ended; the server says why, and a person may still want it run.
+        if (!(err instanceof ApiError && err.status === 409 && confirm(`${err.message}\n\nRetry anyway?`))) throw err;
+        await apiJson('POST', `/api/dlq/${seq}/retry`, { force: true });
+      }
       notice(`dead letter ${seq} sent back to work`);
       await refresh();
     } catch (err) {
@@ -69,24 +68,27 @@ export const clusterPage: Page = (root) => {
   const refresh = async () => {
     clearTimeout(timer);
     try {
-      const [c, d] = await Promise.all([apiJson<Rec>('GET', '/api/cluster'), apiJson<DeadLetter[] | { deadLetters?: DeadLetter[]; items?: DeadLetter[] }>('GET', '/api/dlq')]);
-      const w = workerRows(c.workers);
-      fill(workers, w.length ? recordTable(w, 'workers-table', ['kind', 'alive']) : h('p', { class: 'muted' }, 'no worker has reported'));
-      const s = streamRows(c.streams);
-      fill(streams, s.length ? recordTable(s, 'streams-table', ['stream', 'pending', 'inFlight', 'lag']) : h('p', { class: 'muted' }, 'no streams'));
-      const letters = Array.isArray(d) ? d : (d.deadLetters ?? d.items ?? []);
+      const [c, d] = await Promise.all([apiJson<ClusterView>('GET', '/api/cluster'), apiJson<{ deadLetters: DeadLetter[] }>('GET', '/api/dlq')]);
+      fill(title, 'Cluster ', h('span', { class: 'muted' }, c.prefix));
+      fill(workers, table('workers-table', ['role', 'alive'], Object.entries(c.workers).map(([role, n]) => [role, h('span', { class: n > 0 ? 'badge state-succeeded' : 'badge state-failed' }, String(n))]), [1]));
+      fill(
+        consumers,
+        table('consumers-table', ['consumer', 'served by', 'waiting (lag)', 'in flight', 'redelivered'], c.consumers.map((x) => [x.consumer, x.role, x.pending, x.inFlight, x.redelivered]), [2, 3, 4]),
+      );
+      fill(streams, table('streams-table', ['stream', 'messages', 'size'], [...c.streams.map((x) => [x.stream, x.messages, kib(x.bytes)]), ['dead letters', c.deadLetters, '']], [1, 2]));
+      const letters = d.deadLetters;
       fill(
         dlq,
         letters.length
-          ? h(
-              'table',
-              { id: 'dlq-table' },
-              h('thead', {}, h('tr', {}, ['seq', 'when', 'subject', 'job', 'reason', ''].map((t) => h('th', {}, t)))),
-              h('tbody', {}, letters.map((l) => {
-                const btn = h('button', { class: 'retry', 'data-seq': l.seq }, 'Retry');
+          ? table(
+              'dlq-table',
+              ['seq', 'when', 'kind', 'job', 'op', 'attempts', 'reason', ''],
+              letters.map((l) => {
+                const btn = h('button', { class: 'retry', 'data-seq': l.seq, hidden: !!l.unreadable, title: 'send the task back to work' }, 'Retry');
                 btn.addEventListener('click', () => void retry(l.seq, btn));
-                return h('tr', { 'data-seq': l.seq }, h('td', { class: 'num' }, String(l.seq)), h('td', {}, formatTime(l.at ?? l.ts)), h('td', {}, h('code', {}, l.subject ?? '')), h('td', {}, l.jobId ?? ''), h('td', { class: 'reason' }, l.reason ?? ''), h('td', {}, btn));
-              })),
+                return [l.seq, formatTime(l.ts), l.kind, l.jobId ?? '—', l.op ?? '—', l.attempts, h('span', { class: 'reason' }, l.reason), btn];
+              }),
+              [0, 5],
             )
           : h('p', { class: 'muted', id: 'dlq-empty' }, 'no dead letters'),
       );

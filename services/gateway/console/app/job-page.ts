@@ -16,13 +16,12 @@ import type { Page } from './main.ts';
 export interface JobDetail extends JobRow {
   error?: string;
   stages?: StageView[];
-  failures?: number | unknown[];
+  failures?: { stage?: string; message?: string; taskId?: string; ts?: string }[];
   repairs?: number;
   refinement?: unknown;
   cancelRequested?: boolean;
 }
 
-const countOf = (v: unknown) => (typeof v === 'number' ? v : Array.isArray(v) ? v.length : 0);
 
 function stageRow(s: StageView): HTMLElement {
   const pct = stagePercent(s);
@@ -93,17 +92,15 @@ export const jobPage: Page = (root, { id }) => {
     errorLine.textContent = s.error ?? '';
     cancel.hidden = TERMINAL_STATES.has(s.state) || !!s.cancelRequested;
     if (s.stages?.length) fill(stages, s.stages.map(stageRow));
-    const failed = log.events.filter((e) => e.type === 'task.failed');
+    const failed = s.failures ?? log.events.filter((e) => e.type === 'task.failed');
     fill(
       failures,
-      h('p', { id: 'failure-counts' }, `failures: ${countOf(s.failures ?? failed.length)} · repairs: ${countOf(s.repairs)}`),
-      failed.length
-        ? h('ul', { class: 'failures' }, failed.slice(-20).map((e) => h('li', {}, h('code', {}, e.stage ?? ''), ' ', e.message ?? '', e.data?.attempts ? ` (after ${e.data.attempts} attempts)` : '')))
-        : null,
+      h('p', { id: 'failure-counts' }, `tasks failed: ${failed.length} · replies repaired: ${s.repairs ?? 0}`),
+      failed.length ? h('ul', { class: 'failures' }, failed.slice(-20).map((e) => h('li', {}, h('code', {}, e.stage ?? ''), ' ', e.message ?? ''))) : null,
     );
     renderChart();
     if (isPaused(s)) {
-      const key = `${s.state}:${JSON.stringify(s.paused ?? '')}`;
+      const key = `paused:${log.events.filter((e) => e.type === 'job.paused').length}`;
       if (editorFor !== key) {
         editorFor = key;
         outline.hidden = false;

@@ -10,19 +10,18 @@ export interface JobRow {
   pipeline: string;
   state: string;
   owner?: string;
-  submittedAt?: string;
-  startedAt?: string;
-  finishedAt?: string;
+  submittedAt?: string | null;
+  startedAt?: string | null;
+  finishedAt?: string | null;
   wallMs?: number | null;
-  paused?: unknown;
-  usage?: { calls?: number; promptTokens?: number; completionTokens?: number; costDollars?: number };
+  usage?: { calls?: number; tokens?: number; promptTokens?: number; completionTokens?: number; costDollars?: number } | null;
 }
 
 export function stateBadge(state: string): HTMLElement {
   return h('span', { class: `badge state-${state}`, 'data-state': state }, state);
 }
 
-export const tokensOf = (u: JobRow['usage']) => (u ? (u.promptTokens ?? 0) + (u.completionTokens ?? 0) : undefined);
+export const tokensOf = (u: JobRow['usage']) => (u ? (u.tokens ?? (u.promptTokens ?? 0) + (u.completionTokens ?? 0)) : undefined);
 
 function rows(jobs: JobRow[]): HTMLElement[] {
   return jobs.map((j) =>
@@ -56,8 +55,7 @@ export const jobsPage: Page = (root) => {
   let stopped = false;
   const refresh = async () => {
     try {
-      const reply = await apiJson<JobRow[] | { jobs: JobRow[] }>('GET', '/api/jobs?limit=100');
-      const jobs = Array.isArray(reply) ? reply : reply.jobs;
+      const { jobs } = await apiJson<{ jobs: JobRow[] }>('GET', '/api/jobs?limit=100');
       if (jobs.length) fill(body, rows(jobs));
       else fill(body, h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No jobs yet: submit one below.')));
       status.textContent = `${jobs.length} job(s), updated ${new Date().toLocaleTimeString()}`;

@@ -5,21 +5,11 @@
  */
 import { h, fill, notice } from './dom.ts';
 import { apiJson } from './api.ts';
-import { applyEdit, depthOf, outlineOf, outlineProblems, MAX_DEPTH, type OutlineEdit, type OutlineNode } from '../lib/outline-ops.ts';
+import { applyEdit, numberOf, outlineOf, outlineProblems, MAX_DEPTH, type OutlineEdit, type OutlineNode, type Path } from '../lib/outline-ops.ts';
 
 /** Whether a status says the job waits for a person to review its outline. */
-export function isPaused(s: { state: string; paused?: unknown }): boolean {
-  return s.state === 'paused' || (!!s.paused && s.state !== 'succeeded' && s.state !== 'failed' && s.state !== 'cancelled');
-}
-
-function pausedAt(s: unknown): string {
-  const p = (s as { paused?: unknown }).paused;
-  if (typeof p === 'string') return p;
-  if (p && typeof p === 'object') {
-    const o = p as Record<string, unknown>;
-    return String(o.stage ?? o.phase ?? o.at ?? '');
-  }
-  return '';
+export function isPaused(s: { state: string }): boolean {
+  return s.state === 'paused';
 }
 
 export async function outlineEditor(section: HTMLElement, jobId: string, onResumed: () => void): Promise<void> {
@@ -38,6 +28,8 @@ export async function outlineEditor(section: HTMLElement, jobId: string, onResum
     return;
   }
   let tree: OutlineNode = first;
+  const view = reply as { maxDepth?: unknown; gate?: unknown; next?: unknown };
+  const maxDepth = typeof view.maxDepth === 'number' ? view.maxDepth : MAX_DEPTH;
   let dirty = false;
   const problems = h('ul', { class: 'problems', id: 'outline-problems' });
   const tree_el = h('ol', { class: 'outline-tree', id: 'outline-tree' });
@@ -47,22 +39,24 @@ export async function outlineEditor(section: HTMLElement, jobId: string, onResum
 
   const edit = (e: OutlineEdit) => {
     try {
-      tree = applyEdit(tree, e);
+      tree = applyEdit(tree, e, maxDepth);
       dirty = true;
       draw();
     } catch (err) {
       notice((err as Error).message, 'error');
     }
   };
-  const nodeItem = (n: OutlineNode, index: number, count: number): HTMLElement => {
-    const title = h('input', { type: 'text', class: 'section-title', value: n.title, 'aria-label': `title of section ${n.id.slice(1)}` });
-    title.addEventListener('change', () => edit({ kind: 'rename', id: n.id, title: title.value }));
-    const guidance = h('textarea', { class: 'section-guidance', rows: 2, 'aria-label': `guidance of section ${n.id.slice(1)}` });
+  const nodeItem = (n: OutlineNode, path: Path, count: number): HTMLElement => {
+    const num = numberOf(path);
+    const index = path[path.length - 1];
+    const title = h('input', { type: 'text', class: 'section-title', value: n.title, 'aria-label': `title of section ${num}` });
+    title.addEventListener('change', () => edit({ kind: 'rename', path, title: title.value }));
+    const guidance = h('textarea', { class: 'section-guidance', rows: 2, 'aria-label': `guidance of section ${num}` });
     guidance.value = n.construction;
-    guidance.addEventListener('change', () => edit({ kind: 'guidance', id: n.id, text: guidance.value }));
+    guidance.addEventListener('change', () => edit({ kind: 'guidance', path, text: guidance.value }));
     const btn = (label: string, tip: string, e: OutlineEdit | (() => OutlineEdit | null), disabled = false) =>
       h('button', {
-        type: 'button', class: 'icon', title: tip, 'aria-label': `${tip} ${n.id.slice(1)}`, disabled,
+        type: 'button', class: 'icon', title: tip, 'aria-label': `${tip} ${num}`, disabled,
         onclick: () => {
           const ed = typeof e === 'function' ? e() : e;
           if (ed) edit(ed);
@@ -70,37 +64,36 @@ export async function outlineEditor(section: HTMLElement, jobId: string, onResum
       }, label);
     const ask = (child: boolean) => () => {
       const t = prompt(child ? `Title of the new subsection of “${n.title}”` : `Title of the new section after “${n.title}”`);
-      return t ? ({ kind: 'add', id: n.id, title: t, child } as OutlineEdit) : null;
+      return t ? ({ kind: 'add', path, title: t, child } as OutlineEdit) : null;
     };
     return h(
       'li',
-      { 'data-id': n.id },
+      { 'data-id': n.id, 'data-path': num },
       h(
         'div',
         { class: 'section-row' },
-        h('span', { class: 'section-num' }, n.id.slice(1)),
+        h('span', { class: 'section-num' }, num),
         title,
-        btn('↑', 'move up', { kind: 'move', id: n.id, by: -1 }, index === 0),
-        btn('↓', 'move down', { kind: 'move', id: n.id, by: 1 }, index === count - 1),
+        btn('↑', 'move up', { kind: 'move', path, by: -1 }, index === 0),
+        btn('↓', 'move down', { kind: 'move', path, by: 1 }, index === count - 1),
         btn('+', 'add a section after', ask(false)),
-        btn('⤷', 'add a subsection to', ask(true), depthOf(n.id) >= MAX_DEPTH),
-        btn('✕', 'remove', () => (confirm(`Remove “${n.title}” and its subsections?`) ? { kind: 'remove', id: n.id } : null)),
+        btn('⤷', 'add a subsection to', ask(true), path.length >= maxDepth),
+        btn('✕', 'remove', () => (confirm(`Remove “${n.title}” and its subsections?`) ? { kind: 'remove', path } : null)),
       ),
       h('details', {}, h('summary', {}, 'guidance'), guidance),
-      n.children.length ? h('ol', {}, n.children.map((c, i) => nodeItem(c, i, n.children.length))) : null,
+      n.children.length ? h('ol', {}, n.children.map((c, i) => nodeItem(c, [...path, i], n.children.length))) : null,
     );
   };
   const draw = () => {
-    fill(tree_el, tree.children.map((c, i) => nodeItem(c, i, tree.children.length)));
-    const found = outlineProblems(tree);
+    fill(tree_el, tree.children.map((c, i) => nodeItem(c, [i], tree.children.length)));
+    const found = outlineProblems(tree, maxDepth);
     fill(problems, found.map((p) => h('li', {}, p)));
     saveBtn.disabled = found.length > 0;
     resumeBtn.disabled = found.length > 0;
     state.textContent = dirty ? 'unsaved changes' : 'saved';
   };
   const save = async () => {
-    const body = reply && typeof reply === 'object' && 'outline' in reply ? { outline: tree } : tree;
-    const saved = await apiJson<unknown>('PUT', path, body);
+    const saved = await apiJson<unknown>('PUT', path, tree);
     tree = outlineOf(saved) ?? tree;
     dirty = false;
     draw();
@@ -126,11 +119,11 @@ export async function outlineEditor(section: HTMLElement, jobId: string, onResum
       notice(`not resumed: ${(err as Error).message}`, 'error');
     }
   });
-  const at = pausedAt(reply) || pausedAt({ paused: (reply as { stage?: unknown })?.stage });
+  const gate = typeof view.gate === 'string' ? view.gate : '';
   fill(
     section,
     h('h2', {}, 'Outline review'),
-    h('p', {}, `The job waits for you${at ? ` (${at})` : ''}: edit the outline, then Resume.`),
+    h('p', {}, `The job waits for you${gate ? ` at its ${gate} outline` : ''}: edit the outline, Save, then Resume.`),
     h('h3', { class: 'survey-title' }, tree.title),
     tree_el,
     problems,

@@ -31,7 +31,7 @@ export function formatTime(iso: string | undefined | null): string {
 }
 
 /** Wall time of a job: finished − started, or now − started while it runs. */
-export function wallMs(job: { wallMs?: number | null; startedAt?: string; finishedAt?: string }, now = Date.now()): number | undefined {
+export function wallMs(job: { wallMs?: number | null; startedAt?: string | null; finishedAt?: string | null }, now = Date.now()): number | undefined {
   if (typeof job.wallMs === 'number') return job.wallMs;
   if (!job.startedAt) return undefined;
   const end = job.finishedAt ? Date.parse(job.finishedAt) : now;

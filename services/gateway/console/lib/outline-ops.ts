@@ -1,100 +1,96 @@
 /**
  * The console's outline edits: rename, move up/down, add, remove a section and change its
- * guidance (the `construction` text: what to extract from each paper). Each edit returns a new
- * tree renumbered by position (S1, S1.2, …), the form the API validates. Pure: no DOM, no I/O.
+ * guidance (the `construction` text: what to extract from each paper). Sections are addressed
+ * by their position (a path of child indices) and keep the ids the server gave them, so the
+ * server can tell a moved or renamed section from a new one; a new section has the id "".
+ * Pure: no DOM, no I/O.
  */
 // Types only: the runtime of shared/algo/outline.ts brings zod (450 KB) into the browser bundle.
 import type { OutlineNode } from '../../../../shared/algo/outline.ts';
 
 export type { OutlineNode };
 
-export type OutlineEdit =
-  | { kind: 'rename'; id: string; title: string }
-  | { kind: 'guidance'; id: string; text: string }
-  | { kind: 'move'; id: string; by: -1 | 1 }
-  /** A new section after `id` on the same level, or as the last child of `id` with `child`. */
-  | { kind: 'add'; id: string; title: string; child?: boolean }
-  | { kind: 'remove'; id: string };
+/** Position of a section: child indices from the root ([0] is the first top-level section). */
+export type Path = readonly number[];
 
-/** Deepest section level (MAX_OUTLINE_DEPTH of shared/algo/outline.ts; a unit test keeps them equal). */
+export type OutlineEdit =
+  | { kind: 'rename'; path: Path; title: string }
+  | { kind: 'guidance'; path: Path; text: string }
+  | { kind: 'move'; path: Path; by: -1 | 1 }
+  /** A new section after `path` on the same level, or as the last child of `path` with `child`. */
+  | { kind: 'add'; path: Path; title: string; child?: boolean }
+  | { kind: 'remove'; path: Path };
+
+/** Deepest section level of surveys unless the server says otherwise (MAX_OUTLINE_DEPTH of shared/algo/outline.ts; a unit test keeps them equal). */
 export const MAX_DEPTH = 4;
 
 function clone(n: OutlineNode): OutlineNode {
   return { ...n, children: n.children.map(clone) };
 }
 
-/** Ids by position: the root S0, its children S1, S2, …, theirs S1.1, … */
-function renumbered(n: OutlineNode, id = 'S0'): OutlineNode {
-  return { ...n, id, children: n.children.map((c, i) => renumbered(c, id === 'S0' ? `S${i + 1}` : `${id}.${i + 1}`)) };
-}
+/** "1.2" for the path [0, 1]. */
+export const numberOf = (path: Path) => path.map((i) => i + 1).join('.');
 
-/** The node with `id` and its parent in `root` (the root itself has no parent). */
-function locate(root: OutlineNode, id: string, parent: OutlineNode | null = null): { node: OutlineNode; parent: OutlineNode | null } | undefined {
-  if (root.id === id) return { node: root, parent };
-  for (const c of root.children) {
-    const found = locate(c, id, root);
-    if (found) return found;
+function at(root: OutlineNode, path: Path): { node: OutlineNode; parent: OutlineNode } {
+  if (!path.length) throw new Error('the survey itself cannot be edited here');
+  let parent = root;
+  for (const i of path.slice(0, -1)) {
+    parent = parent.children[i];
+    if (!parent) throw new Error(`section ${numberOf(path)} is not in the outline; reload the page`);
   }
-  return undefined;
+  const node = parent.children[path[path.length - 1]];
+  if (!node) throw new Error(`section ${numberOf(path)} is not in the outline; reload the page`);
+  return { node, parent };
 }
 
-/** Depth of a section below the root (top-level sections: 1). */
-export function depthOf(id: string): number {
-  return id === 'S0' ? 0 : id.split('.').length;
-}
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
-/** Apply one edit; throws an Error that says what is wrong when the edit cannot apply. */
-export function applyEdit(outline: OutlineNode, edit: OutlineEdit): OutlineNode {
+/** Apply one edit, returning a new tree; throws an Error that says what is wrong when it cannot apply. */
+export function applyEdit(outline: OutlineNode, edit: OutlineEdit, maxDepth = MAX_DEPTH): OutlineNode {
   const root = clone(outline);
-  const at = locate(root, edit.id);
-  if (!at) throw new Error(`section ${edit.id} is not in the outline; reload the page`);
-  const siblings = at.parent?.children;
-  const index = siblings ? siblings.indexOf(at.node) : -1;
+  const { node, parent } = at(root, edit.path);
+  const index = edit.path[edit.path.length - 1];
+  const siblings = parent.children;
   switch (edit.kind) {
-    case 'rename': {
-      const title = edit.title.replace(/\s+/g, ' ').trim();
-      if (!title) throw new Error('a section title cannot be empty');
-      at.node.title = title;
+    case 'rename':
+      if (!oneLine(edit.title)) throw new Error('a section title cannot be empty');
+      node.title = oneLine(edit.title);
       break;
-    }
     case 'guidance':
-      at.node.construction = edit.text.trim();
+      node.construction = edit.text.trim();
       break;
     case 'move': {
-      if (!siblings) throw new Error('the survey itself cannot move');
       const to = index + edit.by;
-      if (to < 0 || to >= siblings.length) throw new Error(`section ${edit.id} is already ${edit.by < 0 ? 'first' : 'last'} on its level`);
+      if (to < 0 || to >= siblings.length) throw new Error(`section ${numberOf(edit.path)} is already ${edit.by < 0 ? 'first' : 'last'} on its level`);
       [siblings[index], siblings[to]] = [siblings[to], siblings[index]];
       break;
     }
     case 'add': {
-      const title = edit.title.replace(/\s+/g, ' ').trim();
-      if (!title) throw new Error('give the new section a title');
-      const fresh: OutlineNode = { id: '', title, construction: '', analysis: '', children: [] };
-      if (edit.child || !siblings) {
-        if (depthOf(edit.id) + 1 > MAX_DEPTH) throw new Error(`sections go at most ${MAX_DEPTH} levels deep`);
-        at.node.children.push(fresh);
+      if (!oneLine(edit.title)) throw new Error('give the new section a title');
+      const fresh: OutlineNode = { id: '', title: oneLine(edit.title), construction: '', analysis: '', children: [] };
+      if (edit.child) {
+        if (edit.path.length + 1 > maxDepth) throw new Error(`this survey allows ${maxDepth} level(s) of sections`);
+        node.children.push(fresh);
       } else siblings.splice(index + 1, 0, fresh);
       break;
     }
     case 'remove':
-      if (!siblings) throw new Error('the survey itself cannot be removed');
       siblings.splice(index, 1);
       break;
   }
-  return renumbered(root);
+  return root;
 }
 
 /** What keeps an outline made by these edits from being saved (empty when it can be). */
-export function outlineProblems(root: OutlineNode): string[] {
+export function outlineProblems(root: OutlineNode, maxDepth = MAX_DEPTH): string[] {
   const problems: string[] = [];
   if (root.children.length < 2) problems.push(`the outline has ${root.children.length} top-level section(s); keep at least 2`);
-  const check = (n: OutlineNode, depth: number) => {
-    if (depth > 0 && !n.title.trim()) problems.push(`section ${n.id.slice(1)} has no title`);
-    if (depth > MAX_DEPTH) problems.push(`section ${n.id.slice(1)} is ${depth} levels deep; at most ${MAX_DEPTH} are allowed`);
-    for (const c of n.children) check(c, depth + 1);
+  const check = (n: OutlineNode, path: number[]) => {
+    if (path.length > 0 && !n.title.trim()) problems.push(`section ${numberOf(path)} has no title`);
+    if (path.length > maxDepth) problems.push(`section ${numberOf(path)} is ${path.length} levels deep; this survey allows ${maxDepth}`);
+    n.children.forEach((c, i) => check(c, [...path, i]));
   };
-  check(root, 0);
+  check(root, []);
   return problems;
 }
 
