@@ -11,6 +11,7 @@ import { registerConfig } from './commands/config.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerSurveyEval } from './commands/bench-surveyeval.ts';
 import { registerAuth } from './commands/auth.ts';
+import { registerGc } from './commands/gc.ts';
 import { fail } from './common.ts';
 
 const program = new Command()
@@ -29,6 +30,7 @@ registerConfig(program);
 registerBench(program);
 registerSurveyEval(program);
 registerAuth(program);
+registerGc(program);
 
 try {
   await program.parseAsync(process.argv);
