@@ -78,7 +78,11 @@ export function registerJobs(program: Command): void {
 
   program
     .command('schema')
-    .description('print the job spec as JSON Schema (publish jobs to mr.jobs.submit from any program)')
+    .description(
+      'print the job spec as JSON Schema. Any program can submit: a publisher publishes the spec to ' +
+        '<prefix>.jobs.submit.<its user> (inputs first, in parts, to <prefix>.uploads.<user>.<id>, named "upload:<id>" in params) ' +
+        'and asks <prefix>.api.<user>.status|result|cancel; see docs/security.md',
+    )
     .action(() => {
       process.stdout.write(`${JSON.stringify(jobSpecJsonSchema(), null, 2)}\n`);
     });
