@@ -14,6 +14,7 @@ import { registerJobRoutes } from './routes/jobs.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerClusterRoutes } from './routes/cluster.ts';
 import { registerDlqRoutes } from './routes/dlq.ts';
+import { registerOutlineRoutes } from './routes/outline.ts';
 import { registerConsole } from './console/index.ts';
 
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
@@ -74,6 +75,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
       registerEventRoutes(api, { bus: o.bus, keepAliveMs: o.keepAliveMs });
       registerClusterRoutes(api, { bus: o.bus });
       registerDlqRoutes(api, { bus: o.bus });
+      registerOutlineRoutes(api, { bus: o.bus });
     },
     { prefix: '/api' },
   );

@@ -51,6 +51,7 @@ function row(s: JobStatus, usage: UsageSummary | null, wallMs: number | null) {
     usage,
     ...(s.error ? { error: s.error } : {}),
     ...(s.cancelRequested ? { cancelRequested: true } : {}),
+    ...(s.review ? { review: s.review } : {}),
   };
 }
 
