@@ -6,6 +6,7 @@ import { registerUp } from './commands/up.ts';
 import { registerSim } from './commands/sim.ts';
 import { registerHaystack } from './commands/haystack.ts';
 import { registerSurvey } from './commands/survey.ts';
+import { registerOutline } from './commands/outline.ts';
 import { registerDlq } from './commands/dlq.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerBench } from './commands/bench.ts';
@@ -21,6 +22,7 @@ const program = new Command()
 
 registerAsk(program);
 registerSurvey(program);
+registerOutline(program);
 registerUp(program);
 registerJobs(program);
 registerSim(program);

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { EngineSchema } from '../../shared/protocol/schemas.ts';
+import { EngineSchema, type JobEvent } from '../../shared/protocol/schemas.ts';
 import { newJobId } from '../../shared/protocol/ids.ts';
 import { V2InputError, V2_INPUT_LIMITS } from '../../shared/protocol/v2-input.ts';
 import { combine } from '../../shared/algo/entropy.ts';
@@ -34,6 +34,7 @@ interface SurveyOpts extends ConnOpts, ModelOpts {
   language?: string;
   maxInputMb: string;
   verify: string;
+  reviewOutline?: boolean;
 }
 
 function intOpt(v: string, name: string, min: number, max: number): number {
@@ -86,6 +87,7 @@ export function registerSurvey(program: Command): void {
       .option('--bibtex', 'also write <slug>.bib with the cited references')
       .option('--language <l>', 'write the survey in this language (model engines; citations and references unchanged; the offline engine ignores it)')
       .option('--verify <mode>', 'check every citation against its source: off, report (write <slug>.verify.json only) or repair (also remove or rewrite unsupported ones)', 'repair')
+      .option('--review-outline', 'pause after the outline is drafted (and again after refinement) for you to edit it: `llmxmr outline get|put|resume JOB`')
       .option('--keep-partial', 'accept a survey that cites fewer than half its papers or has an empty section (the shortfall is recorded and printed) instead of failing the job')
       .option('--seed <n>', 'seed for every random choice (default: derived from the input and options, so a rerun repeats and is answered from the response cache)')
       .option('--max-input-mb <n>', 'refuse input files larger than this many megabytes', '64')
@@ -120,8 +122,11 @@ export function registerSurvey(program: Command): void {
       const jobId = newJobId('survey');
       const inputKey = await uploadV2Record(cluster.bus, raw);
       say(`job ${jobId}: "${raw.title}", ${(raw.papers as unknown[]).length} papers, engine ${engine.data}, blocks ${blocks}`);
-      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex, ...(o.language ? { language: o.language } : {}), verify: o.verify as 'off' | 'report' | 'repair', ...(o.keepPartial ? { keepPartial: true } : {}), ...(gathered.sources ? { sources: gathered.sources } : {}) } });
-      const status = await waitForJob(cluster.bus, jobId, { onEvent: o.quiet ? undefined : progressPrinter() });
+      await submitJob(cluster.bus, { jobId, pipeline: 'v2', engine: engine.data, seed, ...modelFields, params: { inputKey, blocks, groupSize, groupMode: o.groupMode as 'random' | 'llm', figures: !!o.figures, bibtex: !!o.bibtex, ...(o.language ? { language: o.language } : {}), verify: o.verify as 'off' | 'report' | 'repair', ...(o.keepPartial ? { keepPartial: true } : {}), ...(o.reviewOutline ? { reviewOutline: true } : {}), ...(gathered.sources ? { sources: gathered.sources } : {}) } });
+      const printer = o.quiet ? undefined : progressPrinter();
+      // A pause for outline review is always shown: the job waits for the person at this terminal.
+      const onEvent = (e: JobEvent) => (e.type === 'job.paused' || (e.type === 'job.resumed' && !o.quiet) ? process.stderr.write(`${e.message}\n`) : printer?.(e));
+      const status = await waitForJob(cluster.bus, jobId, { onEvent });
       if (status.state !== 'succeeded') throw new Error(`job ${jobId} ${status.state}: ${status.error ?? 'no reason given'}`);
       const r = (await fetchResult(cluster.bus, status)) as Record<string, any>;
       mkdirSync(o.out, { recursive: true });

@@ -16,6 +16,8 @@ import { createRng, seedFromString, type Rng } from '../../shared/algo/rng.ts';
 import type { OpDef } from '../../shared/ops/op.ts';
 import { TaskFailedError, type JobContext, type MapOptions, type Settled } from '../../shared/jobs/types.ts';
 import { REPLAY_MISS } from '../../shared/llm/cache.ts';
+import { findReused, readFinalResult, type Memo } from './memo.ts';
+import { waitAtGate } from './review-gate.ts';
 
 type Waiter = { resolve(r: TaskResult): void; reject(e: Error): void };
 
@@ -68,6 +70,9 @@ export class JobRun implements JobContext {
   private fresh = false;
   /** Tasks published by this run (not found already stored). */
   published = 0;
+  /** A rerun's reuse of earlier jobs' results (memo.ts), and how many tasks it served. */
+  private memo: Memo | null = null;
+  private reused = 0;
   /** Backup attempts sent, and how many stored the result first. */
   readonly backups = { sent: 0, won: 0 };
   private readonly outstanding = new Map<string, { env: TaskEnvelope; at: number; backedUp: boolean }>();
@@ -172,9 +177,10 @@ export class JobRun implements JobContext {
     this.failAll(new Error('job run stopped'));
   }
 
-  private deliver(r: TaskResult): void {
+  private deliver(r: TaskResult, reused = false): void {
     this.seen.set(r.taskId, r);
     this.outstanding.delete(r.taskId);
+    if (reused && !this.counted.has(r.taskId) && this.counted.add(r.taskId)) this.reused++;
     if (!this.counted.has(r.taskId)) {
       this.counted.add(r.taskId);
       if (r.backup) this.backups.won++;
@@ -242,12 +248,14 @@ export class JobRun implements JobContext {
     if (!parsed.success) {
       throw new Error(`job script built an invalid ${op.name} input: ${parsed.error.issues[0]?.message}`);
     }
-    const id = makeTaskId(this.jobId, op.name, input);
+    const id = makeTaskId(this.memo?.namespace ?? this.jobId, op.name, input);
     const known = this.seen.get(id) ?? (this.fresh ? null : await this.nats(() => this.bus.getResult(this.jobId, id)));
     if (known) {
       this.deliver(known);
       return known;
     }
+    const reused = this.memo && (await this.nats(() => findReused(this.bus, this.memo!, id)));
+    if (reused) return this.deliver(reused, true), reused;
     const p = new Promise<TaskResult>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
       list.push({ resolve, reject });
@@ -266,7 +274,7 @@ export class JobRun implements JobContext {
         throw new Error(`a ${op.name} task is ${mib(data.byteLength)} encoded, over the ${mib(limit)} NATS message limit: use a smaller window or chunk size for this job`);
       }
       // Retrying is safe: JetStream drops a repeated message id within the duplicate window.
-      await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(op.kind, op.name), data, { msgID: id }));
+      await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(op.kind, op.name), data, { msgID: this.memo ? `${this.jobId}.${id}` : id }));
       this.published++;
       if (!this.seen.has(id)) this.outstanding.set(id, { env, at: Date.now(), backedUp: false });
     }
@@ -306,7 +314,7 @@ export class JobRun implements JobContext {
       }
     };
     progress(true);
-    const ids = inputs.map((input) => makeTaskId(this.jobId, op.name, input));
+    const ids = inputs.map((input) => makeTaskId(this.memo?.namespace ?? this.jobId, op.name, input));
     const pending = new Set(ids);
     const ran: number[] = []; // run times of this barrier's finished tasks
     const tail = { since: 0 };
@@ -339,7 +347,7 @@ export class JobRun implements JobContext {
       this.backups.sent++;
       const env: TaskEnvelope = { ...o.env, backup: true };
       this.log.info({ taskId: id, op: env.op, outMs: now - o.at, medianMs: median }, 'straggler: sending a backup attempt');
-      await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(env.kind, env.op), encode(env), { msgID: `${id}.backup` })).catch((e: Error) =>
+      await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(env.kind, env.op), encode(env), { msgID: `${this.memo ? `${this.jobId}.` : ''}${id}.backup` })).catch((e: Error) =>
         this.log.warn({ err: e.message, taskId: id }, 'backup attempt not sent'),
       );
     }
@@ -376,8 +384,13 @@ export class JobRun implements JobContext {
     return this.nats(() => this.bus.putBlob(key, data));
   }
 
+  /** Outline review gates (review-gate.ts), a finished job's result, and reuse of earlier jobs' results (memo.ts). */
+  readonly reviewGate: NonNullable<JobContext['reviewGate']> = (gate, outline, maxDepth) => waitAtGate(this.bus, this, gate, outline, maxDepth);
+  readonly finalResult = (jobId: string) => this.nats(() => readFinalResult(this.bus, jobId));
+  readonly reuseResults = (memo: Memo): void => void (this.memo = memo);
+
   /** Usage over the job so far, with a breakdown per op. */
-  usage(): Totals & { byOp: Record<string, Totals>; backups: { sent: number; won: number } } {
-    return { ...this.total, backups: { ...this.backups }, byOp: Object.fromEntries([...this.byOp].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, { ...v }])) };
+  usage(): Totals & { byOp: Record<string, Totals>; backups: { sent: number; won: number }; reused: number } {
+    return { ...this.total, backups: { ...this.backups }, reused: this.reused, byOp: Object.fromEntries([...this.byOp].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, { ...v }])) };
   }
 }

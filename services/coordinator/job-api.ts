@@ -31,7 +31,7 @@ export async function putFinalResult(bus: Bus, key: string, text: string): Promi
   await (await finalStore(bus)).putBlob({ name: key }, new TextEncoder().encode(text));
 }
 
-async function readFinal(bus: Bus, key: string): Promise<Uint8Array | null> {
+export async function readFinal(bus: Bus, key: string): Promise<Uint8Array | null> {
   return (await (await finalStore(bus)).getBlob(key)) ?? (await bus.getBlob(key)); // older results lived in the blob store
 }
 

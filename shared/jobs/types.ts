@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { OpDef } from '../ops/op.ts';
 import type { JobSpec, Usage } from '../protocol/schemas.ts';
 import type { Rng } from '../algo/rng.ts';
+import type { OutlineNode } from '../algo/outline.ts';
 
 export interface MapOptions {
   /** Stage name used in progress events (defaults to the op name). */
@@ -44,6 +45,15 @@ export interface JobContext<S extends JobSpec = JobSpec> {
   blobTextStream?(key: string): AsyncIterable<string>;
   /** Write a blob (idempotent for the same key and content). */
   putBlob(key: string, data: string | Uint8Array): Promise<void>;
+  /**
+   * Pause for a person's outline review at `gate` until the job is resumed; returns the outline to
+   * go on with (shared/jobs/review-store.ts). Contexts without it cannot pause.
+   */
+  reviewGate?(gate: 'draft' | 'refined', outline: OutlineNode, maxDepth: number): Promise<{ outline: OutlineNode; edited: boolean; changes: string[] }>;
+  /** The stored final result of another, finished job (what a rerun builds on). */
+  finalResult?(jobId: string): Promise<Record<string, unknown>>;
+  /** From now on, compute task ids in `namespace` and reuse the results stored by `jobs` (a rerun; call before any task). */
+  reuseResults?(memo: { namespace: string; jobs: string[] }): void;
   /** Model usage summed over the job's tasks so far. */
   usage(): Usage & { tasks: number };
 }

@@ -32,7 +32,8 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out;
 }
 
-export async function ingest(ctx: JobContext, inputKey: string, chunkChars: number): Promise<Ingested> {
+/** `keyJob`: the job whose key space the paper texts are stored in (a rerun uses its base job's, so task inputs that name them stay the same). */
+export async function ingest(ctx: JobContext, inputKey: string, chunkChars: number, keyJob = ctx.jobId): Promise<Ingested> {
   const raw = parseInputText(await ctx.blobText(inputKey));
   const prepared = prepareInput(raw);
   const papersIn = Array.isArray((raw as { papers?: unknown }).papers) ? (raw as { papers: unknown[] }).papers.length : 0;
@@ -40,7 +41,7 @@ export async function ingest(ctx: JobContext, inputKey: string, chunkChars: numb
     const why = prepared.skipped.length ? ` (${prepared.skipped.length} skipped, e.g. "${prepared.skipped[0].reason}")` : '';
     throw new Error(`a survey needs at least 2 papers with text; the input has ${prepared.papers.length}${why}`);
   }
-  const keys = prepared.papers.map((p) => paperKey(ctx.jobId, p.id));
+  const keys = prepared.papers.map((p) => paperKey(keyJob, p.id));
   // putBlob is idempotent for the same key and content, so a replay may store them again safely.
   await mapLimit(keys, 32, (key, i) => ctx.putBlob(key, prepared.texts[i]));
   const chunks = prepared.texts.map((t) => textChunks(t, chunkChars));

@@ -4,7 +4,8 @@
  * soon as its own children are done, the root last with the abstract and introduction).
  */
 import type { JobContext } from '../../../shared/jobs/types.ts';
-import { renderOutline, renumber, sectionNumber, walk, type OutlineNode } from '../../../shared/algo/outline.ts';
+import { renumber, sectionNumber, walk, type OutlineNode } from '../../../shared/algo/outline.ts';
+import { outlineContext } from '../../../shared/algo/outline-review.ts';
 import { citedKeys, filterCitations } from '../../../shared/algo/citations.ts';
 import { bottomUp } from '../../../shared/algo/schedule.ts';
 import { cleanSectionText, writeOp, type WriteInput } from '../../../shared/ops/v2/write.ts';
@@ -154,7 +155,6 @@ export interface Written {
  * offline writer instead (recorded in `failures`), so one bad section never stalls the survey.
  */
 export async function writeSections(ctx: JobContext, a: WriteArgs): Promise<Written> {
-  const headings = renderOutline(a.outline, { construction: false, analysis: false });
   const total = walk(a.outline).length;
   const failures: Failure[] = [];
   const offline = new Map<string, string>();
@@ -171,7 +171,8 @@ export async function writeSections(ctx: JobContext, a: WriteArgs): Promise<Writ
       title: a.title,
       role: isRoot ? 'root' : node.children.length ? 'parent' : 'leaf',
       node: { id: node.id, number: sectionNumber(node.id), title: isRoot ? a.title : node.title, construction: node.construction, analysis: node.analysis },
-      outline: headings,
+      // Only this section's path and subtree: an edit elsewhere leaves this input (and its stored result) unchanged.
+      outline: outlineContext(a.outline, node.id),
       digests: a.bySection.get(node.id) ?? [],
       children: kids.map((k) => ({ id: k.node.id, number: sectionNumber(k.node.id), title: k.node.title, text: full.get(k.node.id)!.slice(0, SUBTREE_CHARS), papers: below.get(k.node.id)!.size })),
       paperCount: a.paperCount,

@@ -26,6 +26,7 @@ import { OPEN_PROBLEM, paperSubject } from '../../../shared/algo/prose.ts';
 import { retitleOutline } from '../../../shared/algo/retitle.ts';
 import { verifyWritten } from './v2-verify.ts';
 import { gatherSources } from './v2-sources.ts';
+import { givenDigests, givenOutline, reviewAt, useBaseJob, type ReviewLog } from './v2-review.ts';
 
 /** V2 params: all of them live in the wire schema (shared/protocol/v2-params.ts). */
 export const V2JobParamsSchema = V2ParamsSchema;
@@ -177,20 +178,40 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
   /** Tasks whose model reply was unusable even after a repair round: the offline implementation answered. */
   const fallbacks: Failure[] = [];
   const repairs: string[] = [];
+  const reviews: ReviewLog[] = [];
+  // A rerun of an edited outline reuses its base job's results (v2-review.ts): set up before any task.
+  const base = await useBaseJob(ctx, p);
   // Topic-only mode: search, fetch and filter sources first (v2-sources.ts); the result is the input ingest reads.
   const src = p.sources ? await stage(ctx, 'sources', () => gatherSources(ctx, { ...p, sources: p.sources! }), (s) => ({ found: s.report.found, fetched: s.report.fetched, kept: s.report.kept })) : undefined;
-  const inp = await stage(ctx, 'ingest', () => ingest(ctx, src?.inputKey ?? p.inputKey, p.digestChunkChars), (r) => ({ papers: r.papers.length, skipped: r.skipped.length, truncated: r.truncated.length }));
-  const groups = await stage(ctx, 'group', () => makeGroups(ctx, p, inp, failures, fallbacks), (g) => ({ groups: g.length }));
-  let outline = await stage(ctx, 'outline', () => makeOutline(ctx, p, inp, groups, failures, fallbacks, repairs), (o) => ({ sections: sections(o).length, repairs: repairs.length }));
+  const ingestKey = src?.inputKey ?? p.inputKey;
+  const inp = await stage(ctx, 'ingest', () => ingest(ctx, ingestKey, p.digestChunkChars, base?.namespace), (r) => ({ papers: r.papers.length, skipped: r.skipped.length, truncated: r.truncated.length }));
+  let groups: string[][] = [];
+  let outline: OutlineNode;
   let pass = 0;
-  let dig = await stage(ctx, 'digest', () => digestAll(ctx, inp, outline, failures, fallbacks, pass), (d) => ({ digested: d.digests.length }));
+  let dig: Awaited<ReturnType<typeof digestAll>>;
   const refinement: BlockRecord[] = [];
-  for (let b = 0; b < p.blocks; b++) {
-    const block = await stage(ctx, `refine ${b + 1}`, () => refineBlock(ctx, { ...p.conv, maxDepth: p.maxDepth }, outline, groups, dig.digests, { block: b }));
-    refinement.push(block.record);
-    outline = block.outline;
-    pass++;
-    dig = await stage(ctx, `digest ${pass + 1}`, () => digestAll(ctx, inp, outline, failures, fallbacks, pass), (d) => ({ digested: d.digests.length }));
+  if (p.outline) {
+    // A given outline (a rerun's edit): no grouping, drafting or refinement.
+    const given = givenOutline(p);
+    outline = given;
+    ctx.emit({ type: 'info', stage: 'outline', message: `${base ? `rerun of ${base.jobId} with an edited outline` : 'outline given'}: ${sections(given).length} sections` });
+    dig = await stage(ctx, 'digest', () => givenDigests(ctx, p, given, base, () => digestAll(ctx, inp, given, failures, fallbacks, 0)), (d) => ({ digested: d.digests.length }));
+  } else {
+    const g = await stage(ctx, 'group', () => makeGroups(ctx, p, inp, failures, fallbacks), (x) => ({ groups: x.length }));
+    groups = g;
+    const drafted = await stage(ctx, 'outline', () => makeOutline(ctx, p, inp, g, failures, fallbacks, repairs), (o) => ({ sections: sections(o).length, repairs: repairs.length }));
+    let cur = await reviewAt(ctx, p, 'draft', drafted, reviews, failures);
+    let d = await stage(ctx, 'digest', () => digestAll(ctx, inp, cur, failures, fallbacks, pass), (x) => ({ digested: x.digests.length }));
+    for (let b = 0; b < p.blocks; b++) {
+      const block = await stage(ctx, `refine ${b + 1}`, () => refineBlock(ctx, { ...p.conv, maxDepth: p.maxDepth }, cur, g, d.digests, { block: b }));
+      refinement.push(block.record);
+      // After the last block the person reviews the refined outline before it is digested again.
+      cur = b === p.blocks - 1 ? await reviewAt(ctx, p, 'refined', block.outline, reviews, failures) : block.outline;
+      pass++;
+      d = await stage(ctx, `digest ${pass + 1}`, () => digestAll(ctx, inp, cur, failures, fallbacks, pass), (x) => ({ digested: x.digests.length }));
+    }
+    outline = cur;
+    dig = d;
   }
   // Sections that no digest informs are dropped before writing (the record lists them).
   const informed = new Set(dig.digests.flatMap((d) => Object.keys(d.sections)));
@@ -203,7 +224,9 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
   // section (noun phrases of their titles and abstracts), so every heading names what is under it.
   const offlineOutline = fallbacks.some((f) => f.stage === 'outline' && /merge/.test(f.id)) || failures.some((f) => f.stage === 'outline' && /^merge/.test(f.id));
   let renamed: { id: string; from: string; to: string }[] = [];
-  if (ctx.spec.engine === 'extractive' || offlineOutline) {
+  // A person's outline (given, or edited at review) keeps the person's titles.
+  const personsOutline = !!p.outline || reviews.some((r) => r.edited);
+  if ((ctx.spec.engine === 'extractive' || offlineOutline) && !personsOutline) {
     const paperIds = new Map([...filed.bySection].map(([id, list]) => [id, list.map((d) => d.paperId)]));
     ({ outline, renamed } = retitleOutline(outline, paperIds, inp.papers, inp.title));
   }
@@ -302,6 +325,11 @@ export async function runV2(ctx: JobContext): Promise<Record<string, unknown>> {
     verification,
     record: {
       params: p,
+      /** The input this survey read, and how it ran: what a rerun of an edited outline starts from. */
+      inputKey: ingestKey,
+      job: { engine: ctx.spec.engine, ...(ctx.spec.seed !== undefined ? { seed: ctx.spec.seed } : {}), ...(ctx.spec.cache ? { cache: ctx.spec.cache } : {}) },
+      ...(base ? { baseJob: base.jobId, memo: { namespace: base.namespace, jobs: base.jobs } } : {}),
+      ...(reviews.length ? { review: reviews } : {}),
       outline,
       repairs,
       prunedSections: pruned.removed,
