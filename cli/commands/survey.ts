@@ -56,9 +56,11 @@ export function pickLine(text: string, lineNo: number, file: string, note?: (s: 
   } catch (e) {
     throw new UsageError(`line ${lineNo} of ${file} is not valid JSON: ${(e as Error).message}`);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`line ${lineNo} of ${file} is not a JSON object`);
   try {
     const prepared = checkV2Record(raw);
+    // Papers that cannot be used are skipped: say which and why, with the line and field.
+    for (const s of prepared.skipped.slice(0, 10)) note?.(`note: line ${lineNo} of ${file}, ${s.reason.startsWith('papers[') ? s.reason : `papers[${s.index}]: ${s.reason}`}; the paper is skipped`);
+    if (prepared.skipped.length > 10) note?.(`note: ${prepared.skipped.length - 10} more papers skipped (their reasons are in the result's "skipped")`);
     for (const t of prepared.truncated) {
       note?.(`note: paper ${t.id} "${t.title.slice(0, 60)}" has ${t.originalChars} characters; only the first ${t.keptChars} are used (limit ${V2_INPUT_LIMITS.maxPaperChars})`);
     }

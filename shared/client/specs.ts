@@ -41,10 +41,11 @@ export function uploadV2Record(bus: Bus, record: Record<string, unknown>): Promi
  * Throws V2InputError naming the problem (not an object, no title, no paper with text, ...).
  */
 export function checkV2Record(raw: unknown): PreparedInput {
-  if (Array.isArray(raw)) throw new V2InputError('the record is a JSON array; expected an object {"title": ..., "papers": [...]}');
-  if (!raw || typeof raw !== 'object') throw new V2InputError(`the record is ${raw === null ? 'null' : typeof raw}; expected an object {"title": ..., "papers": [...]}`);
-  const prepared = prepareInput(raw);
-  if (prepared.papers.length === 0) throw new V2InputError('the record has no paper with text: nothing to survey');
+  const prepared = prepareInput(raw); // an array or a non-object is refused there, in the coordinator's words
+  if (prepared.papers.length === 0) {
+    const why = prepared.skipped.slice(0, 3).map((s) => s.reason).join('; ');
+    throw new V2InputError(`the record has no paper with text: nothing to survey${why ? ` (${why}${prepared.skipped.length > 3 ? `; ${prepared.skipped.length - 3} more` : ''})` : ''}`);
+  }
   return prepared;
 }
 

@@ -60,3 +60,47 @@ export function describeIssues(error: z.ZodError, schema?: z.ZodType, max = 5): 
     })
     .join('; ');
 }
+
+/** A path as a reader writes it: `papers[4].txt`. */
+export function pathText(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, p) => (typeof p === 'number' ? `${out}[${p}]` : out ? `${out}.${String(p)}` : String(p)), '');
+}
+
+/** What a JSON value is, in words. */
+export function kindOf(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return 'text';
+  if (typeof v === 'boolean') return 'true/false';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+const EXPECTED: Record<string, string> = { string: 'text', number: 'a number', int: 'a whole number', boolean: 'true/false', object: 'an object', array: 'an array', null: 'null' };
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+/** The kinds an issue accepted, from a type issue or a union of them. */
+function expectedOf(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'invalid_type') return [EXPECTED[issue.expected] ?? issue.expected];
+  if (issue.code === 'invalid_union') return [...new Set(issue.errors.flatMap((errs) => errs.filter((e) => e.path.length === 0).flatMap(expectedOf)))];
+  return [];
+}
+
+/**
+ * One issue in words a person can act on, naming the field and what was found:
+ * `papers[4].txt: expected text, found a number`. `root` is the validated value, `base` the
+ * path of that value inside the document.
+ */
+export function plainIssue(issue: z.core.$ZodIssue, root: unknown, base: readonly PropertyKey[] = []): string {
+  const where = pathText([...base, ...issue.path]) || 'the record';
+  const expected = expectedOf(issue);
+  if (!expected.length) return `${where}: ${issue.message}`;
+  const found = valueAt(root, issue.path);
+  if (found === undefined) return `${where}: missing (expected ${expected.join(' or ')})`;
+  return `${where}: expected ${expected.join(' or ')}, found ${kindOf(found)}`;
+}

@@ -12,6 +12,7 @@
  * - Papers with equal titles stay distinct: ids are opaque and given in input order.
  */
 import { z } from 'zod';
+import { kindOf, plainIssue } from './issues.ts';
 
 export const V2_INPUT_LIMITS = {
   /** Papers in one record. */
@@ -117,8 +118,26 @@ export function parseInputText(text: string, limits: V2InputLimits = V2_INPUT_LI
       });
       if (ok) throw new V2InputError(`the input holds ${lines.length} records; submit one survey (one JSON object) per job`);
     }
-    throw new V2InputError(`the input is not valid JSON: ${(e as Error).message}`);
+    throw new V2InputError(`the input is not valid JSON${jsonErrorPlace(body, (e as Error).message)}: ${(e as Error).message}`);
   }
+}
+
+/** " at line L, column C" for a JSON.parse error that gives a position. */
+function jsonErrorPlace(text: string, message: string): string {
+  const m = /position (\d+)/.exec(message);
+  if (!m || /\(line \d+/.test(message)) return '';
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  return ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+}
+
+const RECORD_SHAPE = '{"title": ..., "papers": [{"title": ..., "txt": ...}, ...]}';
+
+/** Why an item of `papers` is not a paper, when it is not even an object. */
+function notAPaper(item: unknown, index: number): string | undefined {
+  if (Array.isArray(item)) return `papers[${index}]: found an array, expected an object {"title": ..., "txt": ...} (are the papers nested in an extra array?)`;
+  if (item === null || typeof item !== 'object') return `papers[${index}]: expected an object {"title": ..., "txt": ...}, found ${kindOf(item)}`;
+  return undefined;
 }
 
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
@@ -199,9 +218,12 @@ export function paperId(n: number, total: number): string {
 
 /** Validate and normalise a parsed record; see the decisions at the top of this file. */
 export function prepareInput(raw: unknown, limits: V2InputLimits = V2_INPUT_LIMITS): PreparedInput {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new V2InputError(`the record is not a survey: found ${kindOf(raw)}, expected an object ${RECORD_SHAPE}`);
+  }
   const rec = V2InputSchema.safeParse(raw);
   if (!rec.success) {
-    const why = rec.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`).join('; ');
+    const why = rec.error.issues.map((i) => plainIssue(i, raw)).join('; ');
     throw new V2InputError(`the input record is invalid: ${why}`);
   }
   const { papers } = rec.data;
@@ -213,8 +235,8 @@ export function prepareInput(raw: unknown, limits: V2InputLimits = V2_INPUT_LIMI
     const parsed = V2PaperSchema.safeParse(item);
     const rawTitle = typeof (item as { title?: unknown } | null)?.title === 'string' ? (item as { title: string }).title : '';
     if (!parsed.success) {
-      const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'paper'}: ${i.message}`).join('; ');
-      skipped.push({ index, title: oneLine(rawTitle), reason: `invalid paper record (${why})` });
+      const why = notAPaper(item, index) ?? parsed.error.issues.map((i) => plainIssue(i, item, ['papers', index])).join('; ');
+      skipped.push({ index, title: oneLine(rawTitle), reason: why });
       return;
     }
     const p = parsed.data;

@@ -38,8 +38,8 @@ function hugePaperFile(name: string, mb: number): string {
 
 const SURVEY: Array<[string, () => string[], RegExp]> = [
   ['a file that is not JSON', () => ['--input', file('notjson.jsonl', '{"title": "x", papers: [\n')], /line 1 of .* is not valid JSON/],
-  ['a JSON array instead of an object', () => ['--input', file('array.jsonl', '[1, 2, 3]\n')], /is not a JSON object/],
-  ['papers of the wrong type', () => ['--input', file('papers-type.jsonl', record({ title: 'x', papers: 'all of them' }))], /papers: .*expected array/],
+  ['a JSON array instead of an object', () => ['--input', file('array.jsonl', '[1, 2, 3]\n')], /line 1 of \S+: the record is not a survey: found an array, expected an object/],
+  ['papers of the wrong type', () => ['--input', file('papers-type.jsonl', record({ title: 'x', papers: 'all of them' }))], /papers: expected an array, found text/],
   ['a missing title', () => ['--input', file('notitle.jsonl', record({ papers: papers(3) }))], /title/],
   ['zero papers', () => ['--input', file('zero.jsonl', record({ title: 'x', papers: [] }))], /no paper with text/],
   ['papers without any text', () => ['--input', file('notext.jsonl', record({ title: 'x', papers: [{ title: 'a' }, { title: 'b', txt: '  ' }] }))], /no paper with text/],
