@@ -1,6 +1,7 @@
 /** Helpers shared by the CLI commands: options, input reading, error exits. */
 import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { redactUrlCredentials } from '../shared/log/redact.ts';
 
 export interface ConnOpts {
   nats?: string;
@@ -54,7 +55,7 @@ export function readTextFile(path: string, what = 'file', limit: ReadLimit = {})
 }
 
 export function fail(e: unknown): never {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = redactUrlCredentials(e instanceof Error ? e.message : String(e));
   process.stderr.write(`llmxmr: ${msg}\n`);
   process.exit(e instanceof UsageError ? 2 : 1);
 }

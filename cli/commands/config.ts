@@ -1,12 +1,14 @@
 /**
  * `llmxmr config check [--file F]`: validate the model routing file (LLM_ROUTING_FILE, or F)
  * together with the environment overrides, print every problem in plain words and the route
- * each op gets, and exit non-zero when there are errors.
+ * each op gets, and exit non-zero when there are errors. Credentials inside endpoint URLs are
+ * masked (`http://user:***@host`) in both the text and the --json report.
  */
 import type { Command } from 'commander';
 import { loadEnv } from '../../shared/config/env.ts';
 import { loadRouting, type OpRoute, type Problem } from '../../shared/llm/routing.ts';
 import { ALL_OPS } from '../../shared/ops/registry.ts';
+import { redactDeep } from '../../shared/log/redact.ts';
 
 interface CheckOpts {
   file?: string;
@@ -47,7 +49,9 @@ export function checkRouting(file: string | undefined, source: NodeJS.ProcessEnv
       });
     }
   }
-  return { source: routing?.source ?? file ?? env.LLM_ROUTING_FILE ?? 'environment', errors: pick('error'), warnings: pick('warning'), routes };
+  const report = { source: routing?.source ?? file ?? env.LLM_ROUTING_FILE ?? 'environment', errors: pick('error'), warnings: pick('warning'), routes };
+  // Endpoint URLs may carry credentials (http://user:pw@host): the report shows the user only.
+  return redactDeep(report);
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;

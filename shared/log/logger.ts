@@ -1,5 +1,12 @@
-/** JSON logs (pino) with secrets redacted; children carry job, task and op ids. */
+/**
+ * JSON logs (pino) with secrets redacted; children carry job, task and op ids. Two layers:
+ * fields that hold a secret (keys, passwords, tokens) are censored by name, and credentials
+ * inside any URL are masked in every line written (`http://user:***@host`, see redact.ts),
+ * wherever the URL appears: a field, a child's bindings, an error's message or stack, the
+ * message text.
+ */
 import { pino, type Logger } from 'pino';
+import { redactUrlCredentials } from './redact.ts';
 
 export const REDACT_PATHS = [
   'apiKey',
@@ -10,8 +17,6 @@ export const REDACT_PATHS = [
   '*.NATS_PASS',
   'NATS_TOKEN',
   '*.NATS_TOKEN',
-  'LLMXMR_HTTP_TOKEN',
-  '*.LLMXMR_HTTP_TOKEN',
   'password',
   '*.password',
   'token',
@@ -20,9 +25,20 @@ export const REDACT_PATHS = [
   '*.headers.authorization',
 ];
 
+/** A destination that masks URL credentials in each serialized line before passing it on. */
+export function redactingDestination(dest: pino.DestinationStream): pino.DestinationStream {
+  const inner = dest as pino.DestinationStream & { flushSync?: () => void; end?: () => void };
+  return {
+    write: (line: string) => inner.write(redactUrlCredentials(line)),
+    // pino flushes on exit when the destination can
+    ...(inner.flushSync ? { flushSync: () => inner.flushSync!() } : {}),
+    ...(inner.end ? { end: () => inner.end!() } : {}),
+  } as pino.DestinationStream;
+}
+
 export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', dest?: pino.DestinationStream): Logger {
   return pino(
     { name: service, level, base: { service }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
-    dest ?? pino.destination(2),
+    redactingDestination(dest ?? pino.destination(2)),
   );
 }
