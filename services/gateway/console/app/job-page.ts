@@ -44,6 +44,7 @@ export const jobPage: Page = (root, { id }) => {
   const meta = h('dl', { class: 'meta' });
   const errorLine = h('p', { class: 'error', hidden: true });
   const cancel = h('button', { id: 'cancel-job', hidden: true }, 'Cancel');
+  const rerun = h('button', { id: 'edit-rerun', hidden: true, title: 'edit the outline of this survey and rerun only what the edit touches' }, 'Edit outline and rerun…');
   const stages = h('div', { id: 'stages', class: 'stages' }, h('p', { class: 'muted' }, 'waiting for the first stage…'));
   const failures = h('div', { id: 'failures' });
   const chart = h('section', { class: 'card', id: 'refinement', hidden: true });
@@ -52,7 +53,7 @@ export const jobPage: Page = (root, { id }) => {
   const log = eventLog();
   root.append(
     h('p', {}, h('a', { href: '#/jobs' }, '← all jobs')),
-    h('section', { class: 'card' }, title, meta, errorLine, h('div', { class: 'actions' }, cancel)),
+    h('section', { class: 'card' }, title, meta, errorLine, h('div', { class: 'actions' }, cancel, rerun)),
     h('section', { class: 'card' }, h('h2', {}, 'Progress'), stages, failures),
     outline,
     chart,
@@ -91,6 +92,7 @@ export const jobPage: Page = (root, { id }) => {
     errorLine.hidden = !s.error;
     errorLine.textContent = s.error ?? '';
     cancel.hidden = TERMINAL_STATES.has(s.state) || !!s.cancelRequested;
+    rerun.hidden = !(s.state === 'succeeded' && s.pipeline === 'v2') || editorFor === 'rerun';
     if (s.stages?.length) fill(stages, s.stages.map(stageRow));
     const failed = s.failures ?? log.events.filter((e) => e.type === 'task.failed');
     fill(
@@ -106,7 +108,7 @@ export const jobPage: Page = (root, { id }) => {
         outline.hidden = false;
         void outlineEditor(outline, id, () => void refresh());
       }
-    } else if (editorFor) {
+    } else if (editorFor && editorFor !== 'rerun') {
       editorFor = '';
       outline.hidden = true;
       outline.replaceChildren();
@@ -138,6 +140,13 @@ export const jobPage: Page = (root, { id }) => {
     clearTimeout(soon);
     soon = setTimeout(() => void refresh(), 250);
   };
+
+  rerun.addEventListener('click', () => {
+    editorFor = 'rerun';
+    rerun.hidden = true;
+    outline.hidden = false;
+    void outlineEditor(outline, id, (next) => next && (location.hash = `#/job/${encodeURIComponent(next)}`), 'rerun');
+  });
 
   cancel.addEventListener('click', async () => {
     if (!confirm(`Cancel ${id}?`)) return;

@@ -12,19 +12,25 @@ export function isPaused(s: { state: string }): boolean {
   return s.state === 'paused';
 }
 
-export async function outlineEditor(section: HTMLElement, jobId: string, onResumed: () => void): Promise<void> {
+/**
+ * The editor, in one of two modes: `review` for a paused job (Save, Resume), `rerun` for a
+ * finished survey (one button that puts the edited outline, which starts a rerun that rewrites
+ * only what the edit touches; `onDone` gets the rerun's job id).
+ */
+export async function outlineEditor(section: HTMLElement, jobId: string, onDone: (rerunJobId?: string) => void, mode: 'review' | 'rerun' = 'review'): Promise<void> {
+  const heading = mode === 'review' ? 'Outline review' : 'Edit the outline and rerun';
   const path = `/api/jobs/${encodeURIComponent(jobId)}/outline`;
-  fill(section, h('h2', {}, 'Outline review'), h('p', { class: 'muted' }, 'loading the outline…'));
+  fill(section, h('h2', {}, heading), h('p', { class: 'muted' }, 'loading the outline…'));
   let reply: unknown;
   try {
     reply = await apiJson<unknown>('GET', path);
   } catch (err) {
-    fill(section, h('h2', {}, 'Outline review'), h('p', { class: 'error' }, `could not load the outline: ${(err as Error).message}`));
+    fill(section, h('h2', {}, heading), h('p', { class: 'error' }, `could not load the outline: ${(err as Error).message}`));
     return;
   }
   const first = outlineOf(reply);
   if (!first) {
-    fill(section, h('h2', {}, 'Outline review'), h('p', { class: 'error' }, 'the API returned no outline for this job'));
+    fill(section, h('h2', {}, heading), h('p', { class: 'error' }, 'the API returned no outline for this job'));
     return;
   }
   let tree: OutlineNode = first;
@@ -35,6 +41,7 @@ export async function outlineEditor(section: HTMLElement, jobId: string, onResum
   const tree_el = h('ol', { class: 'outline-tree', id: 'outline-tree' });
   const saveBtn = h('button', { id: 'outline-save' }, 'Save');
   const resumeBtn = h('button', { class: 'primary', id: 'outline-resume' }, 'Resume');
+  const rerunBtn = h('button', { class: 'primary', id: 'outline-rerun' }, 'Rerun with this outline');
   const state = h('span', { class: 'muted', id: 'outline-state' });
 
   const edit = (e: OutlineEdit) => {
@@ -90,6 +97,7 @@ export async function outlineEditor(section: HTMLElement, jobId: string, onResum
     fill(problems, found.map((p) => h('li', {}, p)));
     saveBtn.disabled = found.length > 0;
     resumeBtn.disabled = found.length > 0;
+    rerunBtn.disabled = found.length > 0 || !dirty;
     state.textContent = dirty ? 'unsaved changes' : 'saved';
   };
   const save = async () => {
@@ -112,22 +120,42 @@ export async function outlineEditor(section: HTMLElement, jobId: string, onResum
       if (dirty) await save();
       await apiJson('POST', `/api/jobs/${encodeURIComponent(jobId)}/resume`);
       notice('resumed');
-      fill(section, h('h2', {}, 'Outline review'), h('p', { class: 'muted', id: 'outline-resumed' }, 'resumed: the job goes on with this outline'));
-      onResumed();
+      fill(section, h('h2', {}, heading), h('p', { class: 'muted', id: 'outline-resumed' }, 'resumed: the job goes on with this outline'));
+      onDone();
     } catch (err) {
       resumeBtn.disabled = false;
       notice(`not resumed: ${(err as Error).message}`, 'error');
     }
   });
+  rerunBtn.addEventListener('click', async () => {
+    rerunBtn.disabled = true;
+    try {
+      const r = await apiJson<{ rerunJobId?: string; note?: string }>('PUT', path, tree);
+      if (!r.rerunJobId) {
+        notice(r.note ?? 'nothing to rerun');
+        rerunBtn.disabled = false;
+        return;
+      }
+      notice(`rerun ${r.rerunJobId} started`);
+      onDone(r.rerunJobId);
+    } catch (err) {
+      rerunBtn.disabled = false;
+      notice(`not rerun: ${(err as Error).message}`, 'error');
+    }
+  });
   const gate = typeof view.gate === 'string' ? view.gate : '';
+  const intro =
+    mode === 'review'
+      ? `The job waits for you${gate ? ` at its ${gate} outline` : ''}: edit the outline, Save, then Resume.`
+      : 'Edit the outline of this finished survey; the rerun reuses every stored result and rewrites only the sections the edit touches (and their ancestors).';
   fill(
     section,
-    h('h2', {}, 'Outline review'),
-    h('p', {}, `The job waits for you${gate ? ` at its ${gate} outline` : ''}: edit the outline, Save, then Resume.`),
+    h('h2', {}, heading),
+    h('p', {}, intro),
     h('h3', { class: 'survey-title' }, tree.title),
     tree_el,
     problems,
-    h('div', { class: 'actions' }, saveBtn, resumeBtn, state),
+    h('div', { class: 'actions' }, ...(mode === 'review' ? [saveBtn, resumeBtn, state] : [rerunBtn, state])),
   );
   draw();
 }
