@@ -1,0 +1,97 @@
+/**
+ * A finished survey rerun with an edited outline (offline engine, executed tasks counted): renaming
+ * one leaf section runs only the writing of that section and its ancestors, plus the conclusion
+ * and the citation checks of the texts that changed; everything else comes from the base run's
+ * stored results under the same task ids. Adding a section digests the papers again for it only.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchResult, submitJob, waitForJob } from '../../shared/client/client.ts';
+import { getOutline, putOutline } from '../../shared/client/outline.ts';
+import { sections, walk, type OutlineNode } from '../../shared/algo/outline.ts';
+import { testCluster, testEnv, type TestCluster } from '../helpers/cluster.ts';
+import { ragInput } from './outline-review-input.ts';
+
+type Usage = { tasks: number; reused: number; calls: number; byOp: Record<string, { tasks: number }> };
+type Result = { markdown: string; usage: Usage; record: { outline: OutlineNode; sections: { id: string; title: string; text: string }[]; baseJob?: string } };
+
+let cluster: TestCluster;
+beforeAll(async () => {
+  cluster = await testCluster(testEnv({ MR_CONCURRENCY: '8' }));
+  for (const r of ['coordinator', 'mapper', 'convolver', 'reducer'] as const) await cluster.start(r);
+});
+afterAll(async () => cluster?.close());
+
+async function finished(jobId: string): Promise<Result> {
+  const st = await waitForJob(cluster.bus, jobId);
+  if (st.state !== 'succeeded') throw new Error(`${jobId} ${st.state}: ${st.error}`);
+  return (await fetchResult(cluster.bus, st)) as Result;
+}
+
+const tasksOf = (u: Usage, op: string) => u.byOp[op]?.tasks ?? 0;
+const executedOps = (u: Usage) => Object.keys(u.byOp).filter((op) => u.byOp[op].tasks > 0).sort();
+
+describe('rerun of a finished survey with an edited outline', () => {
+  let base: Result;
+  beforeAll(async () => {
+    await cluster.bus.putBlob('inputs/rr.json', JSON.stringify(ragInput()));
+    await submitJob(cluster.bus, { jobId: 'rr-base', pipeline: 'v2', seed: 9, params: { inputKey: 'inputs/rr.json', blocks: 0, groupSize: 4 } });
+    base = await finished('rr-base');
+  }, 180_000);
+
+  it('renaming one leaf rewrites only that leaf and its ancestors; the rest is reused under the same task ids', async () => {
+    const view = await getOutline(cluster.bus, 'rr-base');
+    expect(view.state).toBe('succeeded');
+    // The deepest leaf: the rename touches it and every section above it, the survey (root) included.
+    const leaf = walk(view.outline).filter((v) => v.node.children.length === 0).sort((a, b) => b.depth - a.depth)[0];
+    const edited = JSON.parse(JSON.stringify(view.outline)) as OutlineNode;
+    const target = walk(edited).find((v) => v.node.id === leaf.node.id)!.node;
+    target.title = 'A Renamed Section on Passage Ranking';
+    const put = await putOutline(cluster.bus, 'rr-base', edited);
+    expect(put.ok && put.changes).toEqual([`renamed ${leaf.node.id.slice(1)} "${leaf.node.title}" to "A Renamed Section on Passage Ranking"`]);
+    const rerun = await finished((put.ok && put.rerunJobId) || 'missing');
+    const touched = leaf.depth + 1;
+    const u = rerun.usage;
+    const b = base.usage;
+    // What ran: the touched writes, the conclusion, and checks of changed texts; no grouping, drafting or digesting.
+    expect(tasksOf(u, 'v2.write')).toBe(touched);
+    expect(tasksOf(u, 'v2.conclude')).toBe(1);
+    expect(executedOps(u).filter((op) => !['v2.write', 'v2.conclude', 'v2.verify'].includes(op))).toEqual([]);
+    expect(tasksOf(u, 'v2.verify')).toBeLessThanOrEqual(touched + 2); // sections changed, plus abstract and conclusion
+    // Everything else came from the base run's results under the very same task ids.
+    expect(u.reused).toBe(tasksOf(b, 'v2.write') - touched + tasksOf(b, 'v2.verify') - tasksOf(u, 'v2.verify'));
+    expect(u.tasks).toBeLessThan(b.tasks / 3);
+    console.log(`[outline-review] full run: ${b.tasks} tasks ${JSON.stringify(Object.fromEntries(Object.entries(b.byOp).map(([k, v]) => [k, v.tasks])))}; ` +
+      `one-leaf rename (depth ${leaf.depth}, ${sections(view.outline).length} sections): ${u.tasks} tasks ${JSON.stringify(Object.fromEntries(Object.entries(u.byOp).map(([k, v]) => [k, v.tasks])))}, ${u.reused} reused`);
+    // The new Markdown has the new heading; untouched sections read exactly as before.
+    expect(rerun.markdown).toMatch(/^#{2,5} [\d.]+ A Renamed Section on Passage Ranking$/m);
+    expect(rerun.markdown).not.toContain(`${leaf.node.id.slice(1)} ${leaf.node.title}\n`);
+    const before = new Map(base.record.sections.map((s) => [s.id, s.text]));
+    const above = new Set(walk(view.outline).filter((v) => v.node.id === 'S0' || leaf.node.id.startsWith(`${v.node.id}.`)).map((v) => v.node.id));
+    for (const s of rerun.record.sections) if (s.id !== leaf.node.id && !above.has(s.id)) expect(s.text).toBe(before.get(s.id));
+    expect(rerun.record.baseJob).toBe('rr-base');
+  }, 180_000);
+
+  it('adding a section digests the papers again for it alone and keeps the untouched leaves', async () => {
+    const view = await getOutline(cluster.bus, 'rr-base');
+    const edited = JSON.parse(JSON.stringify(view.outline)) as OutlineNode;
+    // A person names the papers the new section is about (the evaluation papers are P013-P016 of the input).
+    edited.children.push({ id: '', title: 'Evaluation of Grounded Answers', construction: 'benchmark evaluation faithfulness groundedness citation accuracy judge', analysis: 'Compare [@P013], [@P014], [@P015] and [@P016].', children: [] });
+    const put = await putOutline(cluster.bus, 'rr-base', edited);
+    expect(put.ok && put.changes).toEqual([`added ${edited.children.length} "Evaluation of Grounded Answers"`]);
+    const rerun = await finished((put.ok && put.rerunJobId) || 'missing');
+    const papers = ragInput().papers.length;
+    expect(tasksOf(rerun.usage, 'v2.digest')).toBe(papers);
+    const leaves = walk(view.outline).filter((v) => v.node.children.length === 0).length;
+    expect(rerun.usage.reused).toBeGreaterThanOrEqual(leaves - 1);
+    expect(rerun.markdown).toMatch(/^## \d+ Evaluation of Grounded Answers$/m);
+  }, 180_000);
+
+  it('refuses a rerun edit that names a section the survey does not have', async () => {
+    const view = await getOutline(cluster.bus, 'rr-base');
+    const edited = JSON.parse(JSON.stringify(view.outline)) as OutlineNode;
+    edited.children[0].id = 'S42';
+    const put = await putOutline(cluster.bus, 'rr-base', edited);
+    expect(put.ok).toBe(false);
+    expect(!put.ok && put.problems[0]).toMatch(/has the id "S42", which is not a section of the outline you fetched/);
+  });
+});
