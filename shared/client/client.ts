@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { encode } from '../protocol/codec.ts';
+import { describeIssues } from '../protocol/issues.ts';
 import { JobSpecSchema, type JobEvent, type JobSpec, type JobSpecInput, type JobStatus } from '../protocol/schemas.ts';
 import { Bus } from '../bus/bus.ts';
 import { connectionIdentity } from '../bus/connect.ts';
@@ -96,7 +97,8 @@ export async function uploadInput(bus: Bus, key: string, data: string | Uint8Arr
 export async function submitJob(bus: Bus, input: JobSpecInput): Promise<JobSpec> {
   const parsed = JobSpecSchema.safeParse(input);
   if (!parsed.success) {
-    throw new Error(`invalid job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    // The same words the coordinator uses for a spec published by any other program.
+    throw new Error(`invalid job: ${describeIssues(parsed.error, JobSpecSchema)}`);
   }
   const spec = { ...parsed.data, submittedAt: parsed.data.submittedAt ?? new Date().toISOString() };
   const data = encode(spec);
