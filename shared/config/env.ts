@@ -55,8 +55,8 @@ export const EnvSchema = z.object({
   METRICS_PORT: int(9464, 0, 65535),
   /** Bearer token of the HTTP API (gateway, `up --http`); without one it serves on loopback only. */
   LLMXMR_HTTP_TOKEN: z.string().optional(),
-  /** Port and interface of the gateway's HTTP API and console. */
-  HTTP_PORT: int(8080, 1, 65535),
+  /** Port (0: any free one) and interface of the gateway's HTTP API and console. */
+  HTTP_PORT: int(8080, 0, 65535),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   /** Largest request body the HTTP API accepts, in MiB. */
   HTTP_BODY_LIMIT_MB: int(32, 1, 1024),

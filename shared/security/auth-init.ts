@@ -7,7 +7,7 @@ import { authorizationBlock, natsServerConfig, type ConfigUser, type SecurityRol
 import { names as makeNames } from '../protocol/names.ts';
 
 /** The service roles, each one user (several replicas of a role share it). */
-export const SERVICE_USERS = ['admin', 'coordinator', 'mapper', 'convolver', 'reducer'] as const;
+export const SERVICE_USERS = ['admin', 'coordinator', 'mapper', 'convolver', 'reducer', 'gateway'] as const;
 
 const USER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 

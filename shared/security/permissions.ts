@@ -20,7 +20,7 @@
 import { names as makeNames, type Names, type TaskKind } from '../protocol/names.ts';
 import { API_VERBS, ownerNames, userToken } from './owners.ts';
 
-export const SECURITY_ROLES = ['admin', 'coordinator', 'mapper', 'convolver', 'reducer', 'client'] as const;
+export const SECURITY_ROLES = ['admin', 'coordinator', 'mapper', 'convolver', 'reducer', 'gateway', 'client'] as const;
 export type SecurityRole = (typeof SECURITY_ROLES)[number];
 
 export interface SubjectRules {
@@ -206,6 +206,8 @@ export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_IN
     };
   }
 
+  if (role === 'gateway') return gatewayPermissions(n, inboxSub);
+
   // client: a publisher, confined to its own subjects; it never reads or writes a store
   const me = userToken(user ?? inbox.split('.').pop()!);
   return {
@@ -233,6 +235,36 @@ export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_IN
       ],
     },
     subscribe: { allow: [inboxSub, `${p}.api.${me}.events.>`] },
+  };
+}
+
+/**
+ * The HTTP gateway: an operator's view behind its own bearer token. Reads every job's status,
+ * events and result; submits (uploads to the blob store, never purging it), cancels, stores
+ * outline reviews (create-only) and retries dead letters. Runs no task, writes no result or event.
+ */
+function gatewayPermissions(n: Names, inboxSub: string): Permissions {
+  const [o, p, b, s] = [ownerNames(n.prefix), n.prefix, n.buckets, n.streams];
+  const durables = (['map', 'convolve', 'reduce'] as const).map((k) => `${API}.CONSUMER.INFO.${s.tasks}.${n.consumers[k]}`);
+  return {
+    publish: {
+      allow: [
+        ...[...common(n), n.subjects.submit, n.subjects.cancelAll, `${p}.tasks.>`, `${API}.CONSUMER.INFO.${s.jobs}.${n.consumers.coordinator}`, ...durables],
+        ...[...kvGet(b.jobs), ...kvPut(b.jobs), ...orderedConsumer(`KV_${b.jobs}`)],
+        // outline reviews and dead-letter retries (a retry purges the stored failure of its task)
+        ...[...kvGet(b.results), ...kvPut(b.results), `${API}.STREAM.PURGE.KV_${b.results}`],
+        ...[...kvGet(b.workers), ...orderedConsumer(`KV_${b.workers}`), ...kvPut(b.workers, 'gateway.>')],
+        ...[`${API}.STREAM.MSG.GET.${s.events}`, ...orderedConsumer(s.events)],
+        ...[...objRead(n.objectStore), `$O.${n.objectStore}.>`, ...objRead(o.finalStore)],
+        ...[`${API}.STREAM.MSG.GET.${s.dlq}`, `${API}.STREAM.MSG.DELETE.${s.dlq}`, ...orderedConsumer(s.dlq)],
+      ],
+      deny: [
+        ...managementDeny().filter((x) => !x.includes('.STREAM.PURGE.')),
+        ...streamNames(n).filter((x) => x !== `KV_${b.results}`).map((x) => `${API}.STREAM.PURGE.${x}`),
+        ...[`$O.${o.finalStore}.>`, `${p}.events.>`, `${p}.dlq.>`, `${p}.uploads.>`, `${p}.api.>`, '$JS.ACK.>'],
+      ],
+    },
+    subscribe: { allow: [inboxSub] },
   };
 }
 

@@ -140,7 +140,7 @@ export function consumerProblems(objs: K8sObject[], nm: Names): string[] {
   for (const o of objs.filter((x) => x.kind === 'Deployment')) {
     for (const c of ourContainers(o)) {
       const svc = serviceOf(c)!;
-      if (svc !== 'coordinator' && !scaled.has(o.metadata.name)) {
+      if (svc !== 'coordinator' && svc !== 'gateway' && !scaled.has(o.metadata.name)) { // the gateway consumes no tasks
         out.push(`${id(o)}: worker "${svc}" has no ScaledObject with a nats-jetstream trigger`);
       }
     }

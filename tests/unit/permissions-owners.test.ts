@@ -61,9 +61,9 @@ describe('auth init', () => {
   const files = authInitFiles({ prefix: 'mr', users: ['alice', 'bob'], password: (n) => `pw-${n}`, storeDir: '/var/js', url: 'nats://h:4222' });
 
   it('writes a config with every role, the admin and each publisher, and one env file each', () => {
-    expect([...files.keys()].sort()).toEqual(['admin.env', 'alice.env', 'bob.env', 'convolver.env', 'coordinator.env', 'mapper.env', 'nats.conf', 'reducer.env']);
+    expect([...files.keys()].sort()).toEqual(['admin.env', 'alice.env', 'bob.env', 'convolver.env', 'coordinator.env', 'gateway.env', 'mapper.env', 'nats.conf', 'reducer.env']);
     const conf = files.get('nats.conf')!;
-    for (const u of ['admin', 'coordinator', 'mapper', 'convolver', 'reducer', 'alice', 'bob']) expect(conf).toContain(`user: "${u}", password: "pw-${u}"`);
+    for (const u of ['admin', 'coordinator', 'mapper', 'convolver', 'reducer', 'gateway', 'alice', 'bob']) expect(conf).toContain(`user: "${u}", password: "pw-${u}"`);
     expect(conf).toContain('"mr.jobs.submit.alice"');
     expect(conf).toContain('store_dir: "/var/js"');
     expect(files.get('alice.env')).toMatch(/^NATS_URL=nats:\/\/h:4222\nNATS_USER=alice\nNATS_PASS=pw-alice\nMR_PREFIX=mr\n$/m);
@@ -107,7 +107,8 @@ describe('deploy/k8s from the same generator', () => {
     expect(conf).toContain('user: "mapper", password: $NATS_PASS_MAPPER');
     expect(conf).toContain('user: "publisher", password: $NATS_PASS_PUBLISHER');
     const secrets = k8sSecrets((u) => `s-${u}`, 'ns');
-    expect(secrets.match(/kind: Secret/g)).toHaveLength(6);
+    expect(secrets.match(/kind: Secret/g)).toHaveLength(7);
+    expect(secrets).toContain('name: llmxmr-nats-gateway');
     expect(secrets).toContain('name: llmxmr-nats-reducer');
     expect(secrets).toContain('password: "s-reducer"');
   });
