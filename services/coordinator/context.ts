@@ -266,7 +266,7 @@ export class JobRun implements JobContext {
     const late = this.seen.get(id);
     if (late) this.deliver(late);
     else {
-      const env: TaskEnvelope = { v: PROTOCOL_VERSION, jobId: this.jobId, taskId: id, kind: op.kind, op: op.name, engine: this.spec.engine, input, ...(this.spec.cache ? { cache: this.spec.cache } : {}) };
+      const env: TaskEnvelope = { v: PROTOCOL_VERSION, jobId: this.jobId, taskId: id, kind: op.kind, op: op.name, engine: this.spec.engine, input, ...(this.spec.cache ? { cache: this.spec.cache } : {}), ...(this.fresh ? { fresh: true as const } : {}) };
       const data = encode(env);
       const limit = this.bus.nc.info?.max_payload ?? 1024 * 1024;
       if (data.byteLength > limit) {
@@ -345,7 +345,8 @@ export class JobRun implements JobContext {
       if (!o || o.backedUp || now - Math.max(o.at, tail.since) <= this.backup.after * median) continue;
       o.backedUp = true;
       this.backups.sent++;
-      const env: TaskEnvelope = { ...o.env, backup: true };
+      const { fresh: _, ...first } = o.env;
+      const env: TaskEnvelope = { ...first, backup: true };
       this.log.info({ taskId: id, op: env.op, outMs: now - o.at, medianMs: median }, 'straggler: sending a backup attempt');
       await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(env.kind, env.op), encode(env), { msgID: `${this.memo ? `${this.jobId}.` : ''}${id}.backup` })).catch((e: Error) =>
         this.log.warn({ err: e.message, taskId: id }, 'backup attempt not sent'),

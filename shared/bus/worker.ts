@@ -10,7 +10,7 @@ import { Bus } from './bus.ts';
 import { deadLetter } from './dlq.ts';
 import { startPullLoop, withHeartbeat, type PullLoop } from './pull.ts';
 import { decode, decodeLoose } from '../protocol/codec.ts';
-import { JobIdSchema, PROTOCOL_VERSION, TaskEnvelopeSchema, type EngineName, type TaskEnvelope } from '../protocol/schemas.ts';
+import { JobIdSchema, PROTOCOL_VERSION, TaskEnvelopeSchema, type EngineName, type JobStatus, type TaskEnvelope } from '../protocol/schemas.ts';
 import { WORKER_OF, type TaskKind } from '../protocol/names.ts';
 import type { OpDef } from '../ops/op.ts';
 import { PermanentError, TransientError, type Engine } from '../llm/engine.ts';
@@ -41,6 +41,8 @@ export interface Worker {
  * model call when the other attempt has stored one.
  */
 export const WINNER_CHECK_MS = 1_000;
+/** How long a worker trusts a job status it read (a cancel stops new tasks at most this late). */
+export const STATUS_TTL_MS = 500;
 
 /** Backoff before redelivery of a transient failure: 1 s, 2 s, 4 s… capped at 30 s, with jitter. */
 export function redeliveryDelay(deliveryCount: number, retryAfterMs?: number): number {
@@ -53,6 +55,19 @@ export function startWorker(o: WorkerOptions): Worker {
   const ops = new Map(o.ops.filter((op) => op.kind === o.kind).map((op) => [op.name, op]));
   const heartbeatMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
   let loop: PullLoop;
+  // A job's status, read at most once per STATUS_TTL_MS: a fan-out of a thousand tasks asks once
+  // or twice instead of a thousand times.
+  const statuses = new Map<string, { at: number; status: Promise<JobStatus | null> }>();
+  function jobStatus(jobId: string): Promise<JobStatus | null> {
+    const now = Date.now();
+    const c = statuses.get(jobId);
+    if (c && now - c.at < STATUS_TTL_MS) return c.status;
+    if (statuses.size > 1_000) for (const [k, v] of statuses) if (now - v.at >= STATUS_TTL_MS) statuses.delete(k);
+    const status = o.bus.getStatus(jobId);
+    statuses.set(jobId, { at: now, status });
+    status.catch(() => statuses.delete(jobId));
+    return status;
+  }
 
   async function fail(msg: JsMsg, env: Partial<TaskEnvelope>, reason: string, startedAt: number, exhausted = false) {
     const attempts = msg.info.deliveryCount;
@@ -85,26 +100,38 @@ export function startWorker(o: WorkerOptions): Worker {
     if (!op) return fail(msg, env, `unknown op "${env.op}" for the ${WORKER_OF[o.kind]} (known: ${[...ops.keys()].join(', ')})`, startedAt);
     if (msg.info.deliveryCount > 1) o.metrics?.taskRedelivered(env.op, o.kind);
 
-    // Both lookups at once: one round trip before the work starts instead of two.
-    const [stored, status] = await Promise.all([
-      // A result whose stored output has gone missing is no result: run the task again (its
-      // output parts are written create-if-absent, so the missing ones come back).
-      o.bus.getResult(env.jobId, env.taskId).catch((e: Error) => {
-        if (!/is missing from the store/.test(e.message)) throw e;
-        log.warn({ err: e.message }, 'stored output missing; running the task again');
-        return null;
-      }),
-      o.bus.getStatus(env.jobId),
+    // A task the coordinator published as fresh (it knew of no stored result then) starts at
+    // once on its first delivery, without a lookup on the way: the winner check below finds a
+    // result stored meanwhile by another attempt within WINNER_CHECK_MS, and such a result makes
+    // this attempt's create-if-absent write a no-op. The job's status, read at most every
+    // STATUS_TTL_MS, is looked at beside the work and stops it when the job was cancelled. Any
+    // other delivery waits for both lookups first, and is skipped when its result exists.
+    const first = msg.info.deliveryCount === 1 && env.fresh === true && !env.backup;
+    const lookups = Promise.all([
+      first
+        ? null
+        : // A result whose stored output has gone missing is no result: run the task again (its
+          // output parts are written create-if-absent, so the missing ones come back).
+          o.bus.getResult(env.jobId, env.taskId).catch((e: Error) => {
+            if (!/is missing from the store/.test(e.message)) throw e;
+            log.warn({ err: e.message }, 'stored output missing; running the task again');
+            return null;
+          }),
+      jobStatus(env.jobId),
     ]);
-    if (stored) {
-      log.debug('result already stored; skipping');
-      msg.ack();
-      return;
-    }
-    if (status && (status.state === 'cancelled' || status.cancelRequested)) {
-      log.info('job cancelled; dropping task');
-      msg.ack();
-      return;
+    const cancelled = (st: JobStatus | null) => st !== null && (st.state === 'cancelled' || st.cancelRequested === true);
+    if (!first) {
+      const [stored, status] = await lookups;
+      if (stored) {
+        log.debug('result already stored; skipping');
+        msg.ack();
+        return;
+      }
+      if (cancelled(status)) {
+        log.info('job cancelled; dropping task');
+        msg.ack();
+        return;
+      }
     }
     const input = op.input.safeParse(env.input);
     if (!input.success) return fail(msg, env, `invalid input for ${op.name}: ${input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).slice(0, 3).join('; ')}`, startedAt);
@@ -112,6 +139,17 @@ export function startWorker(o: WorkerOptions): Worker {
     const abort = new AbortController();
     o.metrics?.inFlight(env.op, o.kind, 1);
     let lost = false;
+    let dropped = false;
+    if (first) {
+      lookups.then(
+        ([, status]) => {
+          if (!cancelled(status)) return;
+          dropped = true;
+          abort.abort();
+        },
+        (e: Error) => log.debug({ err: e.message }, 'status lookup failed; the task runs on'),
+      );
+    }
     let checking = false;
     const winnerCheck = setInterval(() => {
       if (checking || lost) return;
@@ -154,6 +192,11 @@ export function startWorker(o: WorkerOptions): Worker {
       log.debug({ ms: Date.now() - startedAt }, 'task done');
     } catch (e) {
       const err = e as Error;
+      if (dropped && !lost) {
+        log.info('job cancelled; task stopped');
+        msg.ack();
+        return;
+      }
       if (lost) {
         log.debug('the other attempt of this task stored its result first; stopped');
         o.metrics?.taskBackup?.(env.op, o.kind, 'lost');

@@ -89,6 +89,11 @@ export const TaskEnvelopeSchema = z
     cache: CacheModeSchema.optional(),
     /** A second attempt of a straggling task (the first result stored wins). */
     backup: z.literal(true).optional(),
+    /**
+     * The publisher knew no result of this task when it published it (its watch over the job's
+     * results was complete): a worker's first delivery skips the lookup for a stored result.
+     */
+    fresh: z.literal(true).optional(),
   })
   .strict();
 export type TaskEnvelope = z.infer<typeof TaskEnvelopeSchema>;
