@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchResult, submitJob, waitForJob } from '../../shared/client/client.ts';
 import { getOutline, putOutline } from '../../shared/client/outline.ts';
 import { sections, walk, type OutlineNode } from '../../shared/algo/outline.ts';
+import { startFleetSim, type FleetSim } from '../../shared/sim/fleet.ts';
 import { testCluster, testEnv, type TestCluster } from '../helpers/cluster.ts';
 import { ragInput } from './outline-review-input.ts';
 
@@ -94,4 +95,42 @@ describe('rerun of a finished survey with an edited outline', () => {
     expect(put.ok).toBe(false);
     expect(!put.ok && put.problems[0]).toMatch(/has the id "S42", which is not a section of the outline you fetched/);
   });
+});
+
+describe('rerun of an edited outline on the openai engine against the fleet simulator', () => {
+  let sim: FleetSim;
+  let simCluster: TestCluster;
+  beforeAll(async () => {
+    sim = await startFleetSim({ model: 'sim', replicas: 2, slots: 8, baseLatencyMs: 5, prefillTokensPerSec: 0, decodeTokensPerSec: 0, seed: 4 });
+    simCluster = await testCluster(testEnv({ OPENAI_BASE_URL: sim.url, LLM_MODEL: 'sim', MR_CONCURRENCY: '16' }));
+    for (const r of ['coordinator', 'mapper', 'convolver', 'reducer'] as const) await simCluster.start(r);
+  }, 60_000);
+  afterAll(async () => {
+    await simCluster?.close();
+    await sim?.close();
+  });
+
+  it('a one-leaf rename costs the model calls of the touched writes, the conclusion and the checks of changed text only', async () => {
+    await simCluster.bus.putBlob('inputs/rr-sim.json', JSON.stringify(ragInput()));
+    await submitJob(simCluster.bus, { jobId: 'rr-sim', pipeline: 'v2', engine: 'openai', seed: 2, params: { inputKey: 'inputs/rr-sim.json', groupSize: 4 } });
+    const full = await waitForJob(simCluster.bus, 'rr-sim');
+    expect(full.error ?? '').toBe('');
+    const base = (await fetchResult(simCluster.bus, full)) as Result;
+    const view = await getOutline(simCluster.bus, 'rr-sim');
+    const leaf = walk(view.outline).filter((v) => v.node.children.length === 0).sort((a, b) => b.depth - a.depth)[0];
+    const edited = JSON.parse(JSON.stringify(view.outline)) as OutlineNode;
+    walk(edited).find((v) => v.node.id === leaf.node.id)!.node.title = 'Renamed for the Measurement';
+    const put = await putOutline(simCluster.bus, 'rr-sim', edited);
+    const st = await waitForJob(simCluster.bus, (put.ok && put.rerunJobId) || 'missing');
+    expect(st.error ?? '').toBe('');
+    const rerun = (await fetchResult(simCluster.bus, st)) as Result;
+    const u = rerun.usage;
+    const b = base.usage;
+    console.log(`[outline-review] openai engine on the simulator: full run ${b.calls} model calls in ${b.tasks} tasks ${JSON.stringify(Object.fromEntries(Object.entries(b.byOp).map(([k, v]) => [k, v.tasks])))}; ` +
+      `one-leaf rename (depth ${leaf.depth}, ${sections(view.outline).length} sections): ${u.calls} model calls in ${u.tasks} tasks ${JSON.stringify(Object.fromEntries(Object.entries(u.byOp).map(([k, v]) => [k, v.tasks])))}, ${u.reused} reused`);
+    expect(tasksOf(u, 'v2.write')).toBe(leaf.depth + 1);
+    expect(executedOps(u).filter((op) => !['v2.write', 'v2.conclude', 'v2.verify'].includes(op))).toEqual([]);
+    expect(u.calls).toBeLessThan(b.calls / 3);
+    expect(rerun.markdown).toMatch(/^#{2,5} [\d.]+ Renamed for the Measurement$/m);
+  }, 240_000);
 });
