@@ -114,6 +114,13 @@ export async function provision(nc: NatsConnection, n: Names, opts: ProvisionOpt
           `Run a NATS cluster of ${r} or more, or set MR_REPLICAS=1`,
       );
     }
+    if (/insufficient (storage|memory) resources/i.test(String((e as Error).message))) {
+      throw new Error(
+        `the NATS server cannot reserve the storage limits of prefix "${n.prefix}" ("${(e as Error).message}"): JetStream reserves every ` +
+          "stream's max_bytes against the server's max_file_store (or max_memory_store). Lower MR_STORAGE_BYTES (or MR_STORAGE_LIMITS), " +
+          'raise max_file_store in the server configuration, or remove unused prefixes (docs/operations.md, "Retention, quotas and gc")',
+      );
+    }
     if (!isPermissionError(e)) throw e;
     await checkProvisioned(nc, n);
     return { provisioned: false, reason: (e as Error).message };

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { Objm } from '@nats-io/obj';
 import { cancelJob, submitJob, waitForJob } from '../../shared/client/client.ts';
-import { PROTOCOL_VERSION, ZERO_USAGE } from '../../shared/protocol/schemas.ts';
+import { PROTOCOL_VERSION, ZERO_USAGE, type TaskResult } from '../../shared/protocol/schemas.ts';
 import { ownerNames } from '../../shared/security/owners.ts';
 import { ROOT, testCluster, testEnv, tmpLog, until, type TestCluster } from '../helpers/cluster.ts';
 
@@ -54,7 +54,7 @@ beforeAll(async () => {
   await submitJob(c.bus, fanout('gc-old', 3, 0));
   expect((await waitForJob(c.bus, 'gc-old')).state).toBe('succeeded');
   // a large task output (stored in parts) and blobs named after the job, and one of another job
-  const big = { v: PROTOCOL_VERSION, jobId: 'gc-old', taskId: 'big', op: 'test.echo', status: 'ok' as const, output: { text: 'x'.repeat(1_200_000) }, attempts: 1, worker: 'w', durationMs: 1, usage: { ...ZERO_USAGE } };
+  const big: TaskResult = { v: PROTOCOL_VERSION, jobId: 'gc-old', taskId: 'big', op: 'test.echo', status: 'ok', output: { text: 'x'.repeat(1_200_000) }, attempts: 1, worker: 'w', durationMs: 1, usage: { ...ZERO_USAGE } };
   expect(await c.bus.putResult(big)).toBe(true);
   await c.bus.putBlob('jobs/gc-old/papers/P001.txt', 'paper text');
   await c.bus.putBlob('inputs/gc-old.json', '{"title":"t"}');

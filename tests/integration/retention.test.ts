@@ -87,6 +87,16 @@ describe('retention limits', () => {
     await expect(c.bus.llmcache.delete('op.k1')).rejects.toThrow(/maximum messages per subject/);
     expect(new TextDecoder().decode((await c.bus.llmcache.get('op.k1'))!.value)).toBe('first');
   });
+
+  it('limits the server cannot reserve are an error that says what to change', async () => {
+    const huge = retentionFrom({ MR_STORAGE_BYTES: '900TiB' });
+    const n = names(`${c.env.MR_PREFIX}x`);
+    try {
+      await expect(provision(c.bus.nc, n, { maxDeliver: 3, ackWaitMs: 5_000, retention: huge })).rejects.toThrow(/cannot reserve the storage limits.*Lower MR_STORAGE_BYTES/);
+    } finally {
+      for (const s of Object.values(streamOf(n.prefix))) await c.bus.jsm.streams.delete(s).catch(() => undefined);
+    }
+  });
 });
 
 describe('per-user job quota', () => {
