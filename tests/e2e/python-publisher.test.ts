@@ -9,8 +9,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { ROOT, testCluster, testEnv, type TestCluster } from '../helpers/cluster.ts';
-import { buildGateway, listenGateway } from '../../services/gateway/server.ts';
+import { ROOT } from '../helpers/cluster.ts';
+import { listenGateway } from '../../services/gateway/server.ts';
+import { gatewayCluster, type GatewayCluster } from '../helpers/gateway.ts';
 
 const TOKEN = 'python-publisher-token-42';
 const SCRIPT = join(ROOT, 'examples/python/publish.py');
@@ -36,21 +37,17 @@ function runPython(args: string[], env: Record<string, string>): Promise<{ code:
   });
 }
 
-let cluster: TestCluster;
+let g: GatewayCluster;
 let app: FastifyInstance;
 let url: string;
 const dir = mkdtempSync(join(tmpdir(), 'llmxmr-py-'));
 
 beforeAll(async () => {
-  cluster = await testCluster(testEnv({ MR_CONCURRENCY: '8' }));
-  for (const r of ['coordinator', 'mapper', 'convolver', 'reducer'] as const) await cluster.start(r);
-  app = await buildGateway({ bus: cluster.bus, token: TOKEN, console: false });
+  g = await gatewayCluster({ token: TOKEN });
+  app = g.app;
   url = await listenGateway(app, { port: 0, host: '127.0.0.1', token: TOKEN });
 }, 60_000);
-afterAll(async () => {
-  await app?.close();
-  await cluster?.close();
-});
+afterAll(async () => g?.close());
 
 describe('examples/python/publish.py', () => {
   it('submits a topic over HTTP, follows its events and writes the survey and its BibTeX', async () => {

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { testCluster, testEnv, until, type TestCluster } from '../helpers/cluster.ts';
-import { buildGateway } from '../../services/gateway/server.ts';
+import { until } from '../helpers/cluster.ts';
+import { gatewayCluster, type GatewayCluster } from '../helpers/gateway.ts';
 
 /** Six abstracts on two directions of one topic (written for this test). */
 function record() {
@@ -22,17 +22,13 @@ function record() {
   return { title: 'Urban Waste Reduction Programs', papers: texts.map(([d, t], i) => ({ title: `${d} report ${i + 1}`, abstract: t, txt: t, authors: [`Analyst ${i + 1}`], year: 2022 })) };
 }
 
-let cluster: TestCluster;
+let g: GatewayCluster;
 let app: FastifyInstance;
 beforeAll(async () => {
-  cluster = await testCluster(testEnv({ MR_CONCURRENCY: '8' }));
-  for (const r of ['coordinator', 'mapper', 'convolver', 'reducer'] as const) await cluster.start(r);
-  app = await buildGateway({ bus: cluster.bus, console: false });
+  g = await gatewayCluster();
+  app = g.app;
 }, 60_000);
-afterAll(async () => {
-  await app?.close();
-  await cluster?.close();
-});
+afterAll(async () => g?.close());
 
 const get = async (url: string) => app.inject({ method: 'GET', url });
 const stateOf = async (id: string) => (await get(`/api/jobs/${id}`)).json().state as string;

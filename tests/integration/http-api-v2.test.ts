@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { testCluster, testEnv, until, type TestCluster } from '../helpers/cluster.ts';
-import { buildGateway } from '../../services/gateway/server.ts';
+import { until } from '../helpers/cluster.ts';
+import { gatewayCluster, type GatewayCluster } from '../helpers/gateway.ts';
 
 /** Nine short abstracts in three directions (written for this test). */
 const DIRECTIONS: Record<string, string[]> = {
@@ -36,17 +36,13 @@ function record() {
   };
 }
 
-let cluster: TestCluster;
+let g: GatewayCluster;
 let app: FastifyInstance;
 beforeAll(async () => {
-  cluster = await testCluster(testEnv({ MR_CONCURRENCY: '8' }));
-  for (const r of ['coordinator', 'mapper', 'convolver', 'reducer'] as const) await cluster.start(r);
-  app = await buildGateway({ bus: cluster.bus, console: false });
+  g = await gatewayCluster();
+  app = g.app;
 }, 60_000);
-afterAll(async () => {
-  await app?.close();
-  await cluster?.close();
-});
+afterAll(async () => g?.close());
 
 it('runs an inline V2 job to the end and returns Markdown, JSON and BibTeX', async () => {
   const conv = { convLayer: 2, resultNum: 2, topK: 2, selfRefineCount: 1, selfRefineBestOf: 2 };

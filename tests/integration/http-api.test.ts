@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { testCluster, testEnv, until, type TestCluster } from '../helpers/cluster.ts';
+import { until, type TestCluster } from '../helpers/cluster.ts';
+import { gatewayCluster, type GatewayCluster } from '../helpers/gateway.ts';
 import { buildGateway } from '../../services/gateway/server.ts';
 import { deadLetter } from '../../shared/bus/dlq.ts';
 import { encode } from '../../shared/protocol/codec.ts';
@@ -21,18 +22,15 @@ const DOCUMENT = Array.from({ length: 40 }, (_, i) =>
     : `Paragraph ${i + 1} describes the tides, the gulls and the weather on the coast, with nothing about who kept the light.`,
 ).join('\n\n');
 
+let g: GatewayCluster;
 let cluster: TestCluster;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  cluster = await testCluster(testEnv({ MR_CONCURRENCY: '8' }));
-  for (const r of ['coordinator', 'mapper', 'convolver', 'reducer'] as const) await cluster.start(r);
-  app = await buildGateway({ bus: cluster.bus, token: TOKEN, keepAliveMs: 60_000 });
+  g = await gatewayCluster({ token: TOKEN, keepAliveMs: 60_000 });
+  ({ cluster, app } = g);
 }, 60_000);
-afterAll(async () => {
-  await app?.close();
-  await cluster?.close();
-});
+afterAll(async () => g?.close());
 
 async function waitDone(jobId: string) {
   return until(`job ${jobId} to end`, async () => {
