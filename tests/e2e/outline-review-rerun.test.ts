@@ -9,7 +9,11 @@ import { fetchResult, submitJob, waitForJob } from '../../shared/client/client.t
 import { getOutline, putOutline } from '../../shared/client/outline.ts';
 import { sections, walk, type OutlineNode } from '../../shared/algo/outline.ts';
 import { startFleetSim, type FleetSim } from '../../shared/sim/fleet.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { testCluster, testEnv, type TestCluster } from '../helpers/cluster.ts';
+import { cli } from '../helpers/bad-input.ts';
 import { ragInput } from './outline-review-input.ts';
 
 type Usage = { tasks: number; reused: number; calls: number; byOp: Record<string, { tasks: number }> };
@@ -86,6 +90,22 @@ describe('rerun of a finished survey with an edited outline', () => {
     expect(rerun.usage.reused).toBeGreaterThanOrEqual(leaves - 1);
     expect(rerun.markdown).toMatch(/^## \d+ Evaluation of Grounded Answers$/m);
   }, 180_000);
+
+  it('through the CLI: get prints the outline as JSON, a bad put lists its problems and exits 2', async () => {
+    const env = { NATS_URL: cluster.env.NATS_URL, MR_PREFIX: cluster.env.MR_PREFIX, LOG_LEVEL: 'silent' };
+    const got = await cli(['outline', 'get', 'rr-base'], env);
+    expect(got.code).toBe(0);
+    expect(JSON.parse(got.stdout)).toMatchObject({ jobId: 'rr-base', state: 'succeeded', outline: { id: 'S0' } });
+    expect(got.stderr).toMatch(/llmxmr outline put rr-base o\.json/);
+    const dir = mkdtempSync(join(tmpdir(), 'or-cli-'));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ outline: { title: 'x', children: [{ id: 'S1', title: '' }, { id: 'S1', title: 'Twice' }] } }));
+    const bad = await cli(['outline', 'put', 'rr-base', join(dir, 'bad.json'), '--no-wait'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/the outline was not stored: 2 problem\(s\):\n  - .*empty title[^]*\n  - the id "S1" is used by/);
+    const resumed = await cli(['outline', 'resume', 'rr-base'], env);
+    expect(resumed.code).toBe(1);
+    expect(resumed.stderr).toMatch(/rr-base is succeeded, not paused for outline review/);
+  }, 120_000);
 
   it('refuses a rerun edit that names a section the survey does not have', async () => {
     const view = await getOutline(cluster.bus, 'rr-base');
