@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadEnv } from '../../shared/config/env.ts';
 import { createLogger } from '../../shared/log/logger.ts';
 import { ROLES, SERVICE_ROLES, runRoleMain, type ServiceRole } from '../../services/role.ts';
+import { checkBind } from '../../services/gateway/auth.ts';
 import { openCluster } from '../cluster.ts';
 import { UsageError, withConnOptions, type ConnOpts } from '../common.ts';
 
@@ -27,6 +28,14 @@ export function registerUp(program: Command): void {
   ).action(async (o: UpOpts) => {
     const say = (s: string) => process.stderr.write(`${s}\n`);
     const port = o.http === undefined ? undefined : portOf(o.http);
+    if (port !== undefined) {
+      // before anything starts: no cluster is brought up for an API that may not listen
+      try {
+        checkBind(o.httpHost ?? '127.0.0.1', process.env.LLMXMR_HTTP_TOKEN || undefined);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
     const cluster = await openCluster({ ...o, needs: [...ROLES], say });
     let gateway: { url: string; close(): Promise<void> } | undefined;
     if (port !== undefined) {
