@@ -75,7 +75,17 @@ describe('credentials inside URLs', () => {
     const jobId = `redact-${tag}`;
     await submitJob(c.bus, { jobId, pipeline: 'v1', engine: 'openai', params: { docKey: `doc-${tag}`, question: 'Which key opens the east door?' } } as never);
     await until('a failed model call in the mapper log', () => /model call failed|includes credentials/.test(stderr), 60_000);
-    await waitForJob(c.bus, jobId, { noCoordinatorMs: 60_000 }).catch(() => undefined);
+    const status = await waitForJob(c.bus, jobId, { noCoordinatorMs: 60_000 });
+    // what the bus keeps about the failure (status, task results) names no password either
+    const results = await c.bus.results.keys(`${jobId}.>`).then(async (it) => {
+      const out: string[] = [];
+      for await (const k of it) out.push(JSON.stringify(await c.bus.getResult(jobId, k.slice(jobId.length + 1)).catch(() => null)));
+      return out;
+    });
+    const stored = JSON.stringify(status) + results.join('\n');
+    expect(status.state).toBe('failed');
+    expect(stored).toMatch(/connection to the model server failed/);
+    expect(stored).not.toContain(MODEL_PW);
 
     expect(stderr).not.toContain(MODEL_PW);
     expect(stderr).not.toContain(NATS_PW);
