@@ -13,6 +13,7 @@ import type { JobScript } from '../shared/jobs/types.ts';
 import { startRole, type RoleHandle } from '../services/role.ts';
 import type { Bus } from '../shared/bus/bus.ts';
 import { taskId as makeTaskId } from '../shared/protocol/ids.ts';
+import { measureFloor, type FloorResult } from './perf-floor.ts';
 import { avg, openBus, perfEnv, quantile, runJob, say } from './perf-common.ts';
 
 export const noopOp = defineOp({
@@ -45,6 +46,9 @@ const noopScript: JobScript = async (ctx) => {
 /** Epoch milliseconds with a fraction. */
 const now = () => performance.timeOrigin + performance.now();
 
+/** Tasks a worker holds at once, in the cluster and in the hand-made protocol. */
+const SLOTS = 64;
+
 export interface OverheadResult {
   raw: { rttMeanMs: number; rttP50Ms: number; rttP95Ms: number; batchPerMsgMs: number; n: number; batch: number };
   cluster: { runPerTaskMs: number; mapPerTaskMs: number; n: number; batch: number };
@@ -61,6 +65,8 @@ export interface OverheadResult {
    * output (the KV watch, delivery to the script). The KV entry times have millisecond precision.
    */
   steps: { toWorkerMs: number; toStoredMs: number; toScriptMs: number };
+  /** The same bus operations as a cluster task, by hand (bench/perf-floor.ts). */
+  floor: FloorResult;
   /** ctx.run latency per task / raw round trip; ctx.map cost per task / raw batch cost per message. */
   ratios: { latency: number; amortised: number };
 }
@@ -122,7 +128,9 @@ async function dispatchLatency(bus: Bus, run: { jobId: string; asked: number[]; 
 export async function measureOverhead(natsUrl: string, o: { n: number; batch: number }): Promise<OverheadResult> {
   say(`(a) raw JetStream: ${o.n} round trips one at a time, then ${o.batch} published and consumed`);
   const raw = await rawRoundTrips(natsUrl, o.n, o.batch);
-  const env = perfEnv(natsUrl, `perfovh${Date.now().toString(36)}`, { MR_CONCURRENCY: '64' });
+  say(`(a) the protocol by hand: ${o.n} tasks one at a time, then ${o.batch} at once`);
+  const floor = await measureFloor(natsUrl, { n: o.n, batch: o.batch, slots: SLOTS });
+  const env = perfEnv(natsUrl, `perfovh${Date.now().toString(36)}`, { MR_CONCURRENCY: String(SLOTS) });
   const { nc, bus } = await openBus(env);
   const roles: RoleHandle[] = [];
   try {
@@ -139,7 +147,7 @@ export async function measureOverhead(natsUrl: string, o: { n: number; batch: nu
     const map = await job('map', o.batch, 'map');
     const cluster = { runPerTaskMs: run.wallMs / o.n, mapPerTaskMs: map.wallMs / o.batch, n: o.n, batch: o.batch };
     const { dispatch, steps } = await dispatchLatency(bus, run, o.n);
-    return { raw, cluster, dispatch, steps, ratios: { latency: cluster.runPerTaskMs / raw.rttMeanMs, amortised: cluster.mapPerTaskMs / raw.batchPerMsgMs } };
+    return { raw, floor, cluster, dispatch, steps, ratios: { latency: cluster.runPerTaskMs / raw.rttMeanMs, amortised: cluster.mapPerTaskMs / raw.batchPerMsgMs } };
   } finally {
     for (const r of roles.reverse()) await r.stop();
     await nc.drain().catch(() => undefined);
@@ -153,7 +161,7 @@ if (process.argv[1] === import.meta.filename) {
   const r = await measureOverhead(process.env.NATS_URL ?? own!.url, { n: Number(process.env.PERF_N ?? 300), batch: Number(process.env.PERF_BATCH ?? 2000) }).finally(() => own?.stop());
   const f = (x: number) => x.toFixed(2);
   process.stdout.write(
-    `one at a time ${f(r.cluster.runPerTaskMs)} / raw ${f(r.raw.rttMeanMs)} ms = ${f(r.ratios.latency)}x; fanned out ${f(r.cluster.mapPerTaskMs)} / raw ${f(r.raw.batchPerMsgMs)} ms = ${f(r.ratios.amortised)}x; dispatch p50 ${f(r.dispatch.p50Ms)} ms, p99 ${f(r.dispatch.p99Ms)} ms, max ${f(r.dispatch.maxMs)} ms; a step: to the worker ${f(r.steps.toWorkerMs)}, to stored ${f(r.steps.toStoredMs)}, to the script ${f(r.steps.toScriptMs)} ms\n`,
+    `one at a time ${f(r.cluster.runPerTaskMs)} / raw ${f(r.raw.rttMeanMs)} ms = ${f(r.ratios.latency)}x; fanned out ${f(r.cluster.mapPerTaskMs)} / raw ${f(r.raw.batchPerMsgMs)} ms = ${f(r.ratios.amortised)}x; floor ${f(r.floor.stepMs)} / ${f(r.floor.batchPerTaskMs)} ms (cluster / floor ${f(r.cluster.runPerTaskMs / r.floor.stepMs)}x / ${f(r.cluster.mapPerTaskMs / r.floor.batchPerTaskMs)}x); dispatch p50 ${f(r.dispatch.p50Ms)} ms, p99 ${f(r.dispatch.p99Ms)} ms, max ${f(r.dispatch.maxMs)} ms; a step: to the worker ${f(r.steps.toWorkerMs)}, to stored ${f(r.steps.toStoredMs)}, to the script ${f(r.steps.toScriptMs)} ms\n`,
   );
   process.exit(0);
 }
