@@ -18,6 +18,7 @@ import { provision } from '../../shared/bus/provision.ts';
 import { Bus } from '../../shared/bus/bus.ts';
 import { names } from '../../shared/protocol/names.ts';
 import { submitJob } from '../../shared/client/client.ts';
+import { encode } from '../../shared/protocol/codec.ts';
 import { startRole, type RoleHandle } from '../../services/role.ts';
 import { startAuthInitNats, type AuthInitNats } from '../helpers/secure-nats.ts';
 import { ROOT } from '../helpers/cluster.ts';
@@ -111,6 +112,14 @@ describe.skipIf(!HAVE_GO)('the Go publisher', () => {
     expect(st?.owner).toBe('gopher');
     expect(st?.state).toBe('succeeded');
   }, 180_000);
+
+  it('decodes the events the services encode, and round-trips job specs (go test of its msgpack code)', async () => {
+    const event = { v: 1, jobId: 'j', ts: new Date().toISOString(), type: 'stage.finished', stage: 'reduce', done: 12, total: 100_000, data: { share: 0.75, ok: true, gone: undefined } };
+    const env = { ...goEnv(), LLMXMR_TS_EVENT_HEX: Buffer.from(encode(event)).toString('hex') };
+    const r = await run('go', ['test', '-v', './examples/go/publisher'], { cwd: ROOT, env, timeout: 180_000 });
+    expect(r.stdout).toMatch(/--- PASS: TestDecodesAnEventEncodedNowByTheServicesCodec/);
+    expect(r.stdout).toMatch(/^ok\s/m);
+  }, 200_000);
 
   it('gets the same clear error for a bad spec as the TypeScript client', async () => {
     const bad = { groupSize: 0, outlineBatchh: 2 };
