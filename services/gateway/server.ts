@@ -36,11 +36,16 @@ export interface GatewayOptions {
   keepAliveMs?: number;
 }
 
-/** Tracks whether the bus's connection is up (for /api/health). */
-function connectionState(bus: Bus): () => boolean {
+/** Tracks whether the bus's connection is up (for /api/health), until the app closes. */
+function connectionState(bus: Bus, app: FastifyInstance): () => boolean {
   let up = !bus.nc.isClosed();
+  let closed = false;
+  app.addHook('onClose', async () => {
+    closed = true;
+  });
   void (async () => {
     for await (const s of bus.nc.status()) {
+      if (closed) break;
       if (s.type === 'disconnect') up = false;
       if (s.type === 'reconnect') up = true;
     }
@@ -54,7 +59,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   const app = Fastify({ bodyLimit, logger: false, forceCloseConnections: true, return503OnClosing: true });
   installErrorHandling(app, log, bodyLimit);
   const authorized = bearerCheck(o.token);
-  const natsUp = connectionState(o.bus);
+  const natsUp = connectionState(o.bus, app);
 
   await app.register(
     async (api) => {
