@@ -71,16 +71,16 @@ export async function mapDocument(
     batchChars = 0;
     if (failed || !inputs.length) return;
     if (inFlight.length >= 2) await inFlight.shift();
-    inFlight.push(
-      ctx
-        .mapSettled(mapOp, inputs, { ...opts, onSettled: (i, s) => opts.onSettled?.(offset + i, s) })
-        .then((out) => {
-          out.forEach((s, i) => (settled[offset + i] = s));
-          filled += out.length;
-          if (out.some((s) => !s.ok)) failed = true;
-          return failed;
-        }),
-    );
+    const done = ctx
+      .mapSettled(mapOp, inputs, { ...opts, onSettled: (i, s) => opts.onSettled?.(offset + i, s) })
+      .then((out) => {
+        out.forEach((s, i) => (settled[offset + i] = s));
+        filled += out.length;
+        if (out.some((s) => !s.ok)) failed = true;
+        return failed;
+      });
+    done.catch(() => undefined); // awaited below; a batch left behind when reading fails must not crash the process
+    inFlight.push(done);
   };
   const slicer = new RangeSlicer(chunks);
   for await (const p of pieces(ctx, key)) {
