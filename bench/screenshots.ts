@@ -13,9 +13,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startFleetSim } from '../shared/sim/fleet.ts';
 import { encode } from '../shared/protocol/codec.ts';
-import { buildGateway } from '../services/gateway/server.ts';
-import { dropPrefix, testCluster, testEnv, until, ROOT } from '../tests/helpers/cluster.ts';
-import { launchBrowser } from '../tests/helpers/browser.ts';
+import { dropPrefix, testEnv, until, ROOT } from '../tests/helpers/cluster.ts';
+import { startConsoleStack } from '../tests/helpers/console-stack.ts';
 import { surveyRecord } from '../tests/helpers/console-data.ts';
 
 const { values: a } = parseArgs({ options: { out: { type: 'string', default: join(ROOT, 'docs/img') } } });
@@ -27,12 +26,7 @@ const routing = join(mkdtempSync(join(tmpdir(), 'llmxmr-shots-')), 'routing.json
 writeFileSync(routing, JSON.stringify({ defaults: { model: 'sim' }, models: { sim: { endpoints: [sim.url], price: { inputPerMillion: 0.6, outputPerMillion: 2.4 } } } }));
 const env = testEnv({ OPENAI_BASE_URL: sim.url, LLM_MODEL: 'sim', LLM_ROUTING_FILE: routing, MR_CONCURRENCY: '16', MR_PREFIX: 'consoledemo' });
 await dropPrefix(env); // a run that crashed may have left its streams
-const cluster = await testCluster(env);
-for (const r of ['coordinator', 'mapper', 'convolver', 'reducer'] as const) await cluster.start(r);
-const app = await buildGateway({ bus: cluster.bus, defaultEngine: 'openai' });
-await app.listen({ port: 0, host: '127.0.0.1' });
-const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-const browser = await launchBrowser({ width: 1280, height: 960 });
+const { cluster, base, browser, close } = await startConsoleStack({ env, gateway: { defaultEngine: 'openai' }, viewport: { width: 1280, height: 960 } });
 
 const post = async (path: string, body: unknown) => {
   const r = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -66,8 +60,6 @@ try {
   await shot(`#/job/${review.jobId}`, '#outline-tree li', 'console-outline.png');
   if (browser.errors.length) console.error(browser.errors.join('\n'));
 } finally {
-  await browser.close();
-  await app.close();
-  await cluster.close();
+  await close();
   await sim.close();
 }

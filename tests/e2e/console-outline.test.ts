@@ -5,31 +5,22 @@
  * with the edited outline (its renamed section is a heading of the survey). Then "Edit outline and rerun" on the finished survey starts a rerun.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
-import { buildGateway } from '../../services/gateway/server.ts';
-import { testCluster, testEnv, until, type TestCluster } from '../helpers/cluster.ts';
-import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { until, type TestCluster } from '../helpers/cluster.ts';
+import type { TestBrowser } from '../helpers/browser.ts';
+import { startConsoleStack, type ConsoleStack } from '../helpers/console-stack.ts';
 import { surveyRecord } from '../helpers/console-data.ts';
 
+let stack: ConsoleStack;
 let cluster: TestCluster;
-let app: FastifyInstance;
 let base: string;
 let browser: TestBrowser;
 
 beforeAll(async () => {
-  cluster = await testCluster(testEnv({ MR_CONCURRENCY: '8' }));
-  for (const r of ['coordinator', 'mapper', 'convolver', 'reducer'] as const) await cluster.start(r);
-  app = await buildGateway({ bus: cluster.bus, keepAliveMs: 2_000 });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  browser = await launchBrowser();
+  stack = await startConsoleStack();
+  ({ cluster, base, browser } = stack);
 }, 90_000);
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await cluster?.close();
-});
+afterAll(async () => stack?.close());
 
 const badge = (page: Page) => page.getAttribute('h1 .badge', 'data-state').catch(() => null);
 const titles = (page: Page) => page.$$eval('#outline-tree input.section-title', (els) => els.map((e) => (e as unknown as { value: string }).value));

@@ -5,33 +5,25 @@
  * a dead letter is sent back to work from the cluster page; the token is asked for on 401.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { encode } from '../../shared/protocol/codec.ts';
 import { listDeadLetters } from '../../shared/client/dead-letters.ts';
 import { buildGateway } from '../../services/gateway/server.ts';
-import { testCluster, testEnv, until, type TestCluster } from '../helpers/cluster.ts';
-import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { until, type TestCluster } from '../helpers/cluster.ts';
+import type { TestBrowser } from '../helpers/browser.ts';
+import { listenLoopback, startConsoleStack, type ConsoleStack } from '../helpers/console-stack.ts';
 import { surveyRecord } from '../helpers/console-data.ts';
 
+let stack: ConsoleStack;
 let cluster: TestCluster;
-let app: FastifyInstance;
 let base: string;
 let browser: TestBrowser;
 
 beforeAll(async () => {
-  cluster = await testCluster(testEnv({ MR_CONCURRENCY: '8' }));
-  for (const r of ['coordinator', 'mapper', 'convolver', 'reducer'] as const) await cluster.start(r);
-  app = await buildGateway({ bus: cluster.bus, keepAliveMs: 2_000 });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  browser = await launchBrowser();
+  stack = await startConsoleStack();
+  ({ cluster, base, browser } = stack);
 }, 90_000);
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await cluster?.close();
-});
+afterAll(async () => stack?.close());
 
 /** Every stage bar of the job page as [name, state, percent]. */
 const bars = (page: Page) =>
@@ -114,8 +106,13 @@ describe('console', () => {
     page.on('dialog', (d) => void d.accept());
     await page.goto(`${base}/#/cluster`);
     await page.waitForSelector('#workers-table');
-    const alive = Object.fromEntries(await page.$$eval('#workers-table tbody tr', (rows) => rows.map((r) => [r.cells[0].textContent, Number(r.cells[1].textContent)])));
-    expect(alive).toMatchObject({ coordinator: 1, mapper: 1, convolver: 1, reducer: 1 });
+    // Every role reports presence on its heartbeat: the page (refreshed every 3 s) shows each one alive.
+    const alive = async () => Object.fromEntries(await page.$$eval('#workers-table tbody tr', (rows) => rows.map((r) => [r.cells[0].textContent, Number(r.cells[1].textContent)])));
+    const seen = await until('every role alive on the page', async () => {
+      const a = await alive();
+      return ['coordinator', 'mapper', 'convolver', 'reducer'].every((r) => a[r] === 1) && a;
+    });
+    expect(seen).toMatchObject({ coordinator: 1, mapper: 1, convolver: 1, reducer: 1 });
     await page.waitForSelector('#consumers-table');
     const retry = page.locator(`#dlq-table button.retry[data-seq="${first.seq}"]`);
     await retry.click();
@@ -130,9 +127,8 @@ describe('console', () => {
   it('asks for the bearer token when the API answers 401 and keeps it for the tab', async () => {
     const token = 'console-test-token-0123456789';
     const guarded = await buildGateway({ bus: cluster.bus, token });
-    await guarded.listen({ port: 0, host: '127.0.0.1' });
+    const url = await listenLoopback(guarded);
     try {
-      const url = `http://127.0.0.1:${(guarded.server.address() as { port: number }).port}`;
       const page = await browser.page();
       await page.goto(`${url}/#/jobs`);
       await page.waitForSelector('#token-dialog[open]');
