@@ -100,7 +100,7 @@ export async function startRole(role: ServiceRole, o: StartRoleOptions): Promise
   if (role === 'gateway') {
     // loaded on demand: other roles and CLI commands never load the HTTP server
     const { startGatewayServer } = await import('./gateway/run.ts');
-    const g = await startGatewayServer(bus, o.env, log);
+    const g = await startGatewayServer(bus, o.env, log, { registry: metrics.registry });
     stopLoop = () => g.close();
   } else if (role === 'coordinator') {
     const c = startCoordinator({ metrics, bus, scripts: { ...JOB_SCRIPTS, ...(o.extraScripts ?? {}) }, maxJobs: o.env.MR_MAX_JOBS, ackWaitMs: o.env.MR_ACK_WAIT_MS, log, id });

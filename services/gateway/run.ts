@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Bus } from '../../shared/bus/bus.ts';
 import type { Env } from '../../shared/config/env.ts';
 import { defaultEngineName } from '../../shared/llm/select.ts';
@@ -16,9 +17,9 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function startGatewayServer(bus: Bus, env: Env, log: Logger, at: { port?: number; host?: string } = {}): Promise<RunningGateway> {
+export async function startGatewayServer(bus: Bus, env: Env, log: Logger, at: { port?: number; host?: string; registry?: Registry } = {}): Promise<RunningGateway> {
   const token = env.LLMXMR_HTTP_TOKEN;
-  const app = await buildGateway({ bus, token, log, bodyLimitBytes: env.HTTP_BODY_LIMIT_MB * 1024 * 1024, defaultEngine: defaultEngineName(env) });
+  const app = await buildGateway({ bus, token, log, bodyLimitBytes: env.HTTP_BODY_LIMIT_MB * 1024 * 1024, defaultEngine: defaultEngineName(env), registry: at.registry });
   let url: string;
   try {
     url = await listenGateway(app, { port: at.port ?? env.HTTP_PORT, host: at.host ?? env.HTTP_HOST, token });

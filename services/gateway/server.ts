@@ -6,6 +6,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import pino from 'pino';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { METRIC_PREFIX } from '../../shared/obs/metrics.ts';
 import type { Bus } from '../../shared/bus/bus.ts';
 import type { EngineName } from '../../shared/protocol/schemas.ts';
 import { bearerCheck, checkBind } from './auth.ts';
@@ -34,6 +36,20 @@ export interface GatewayOptions {
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
   /** SSE keep-alive period in ms (tests shorten it). */
   keepAliveMs?: number;
+  /** Registry of the process's /metrics: request counts and durations by route and status go there. */
+  registry?: Registry;
+}
+
+/** `llmxmr_http_requests_total` and `llmxmr_http_request_duration_seconds`, by route template, method and status. */
+function instrument(app: FastifyInstance, registry: Registry): void {
+  const labelNames = ['route', 'method', 'status'] as const;
+  const total = new Counter({ name: `${METRIC_PREFIX}http_requests_total`, help: 'HTTP API requests answered', labelNames, registers: [registry] });
+  const seconds = new Histogram({ name: `${METRIC_PREFIX}http_request_duration_seconds`, help: 'Time to answer an HTTP API request (event streams: until they end)', labelNames, buckets: [0.005, 0.02, 0.1, 0.5, 2, 10, 60, 600], registers: [registry] });
+  app.addHook('onResponse', async (req, reply) => {
+    const labels = { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) };
+    total.inc(labels);
+    seconds.observe(labels, reply.elapsedTime / 1000);
+  });
 }
 
 /** Tracks whether the bus's connection is up (for /api/health), until the app closes. */
@@ -58,6 +74,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   const bodyLimit = o.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({ bodyLimit, logger: false, forceCloseConnections: true, return503OnClosing: true });
   installErrorHandling(app, log, bodyLimit);
+  if (o.registry) instrument(app, o.registry);
   const authorized = bearerCheck(o.token);
   const natsUp = connectionState(o.bus, app);
 

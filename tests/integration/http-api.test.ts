@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { until, type TestCluster } from '../helpers/cluster.ts';
 import { gatewayCluster, type GatewayCluster } from '../helpers/gateway.ts';
 import { buildGateway } from '../../services/gateway/server.ts';
+import { Registry } from 'prom-client';
 import { deadLetter } from '../../shared/bus/dlq.ts';
 import { encode } from '../../shared/protocol/codec.ts';
 
@@ -69,6 +70,22 @@ describe('access', () => {
     const r = await app.inject({ method: 'GET', url: '/api/health', headers: auth });
     expect(r.statusCode).toBe(200);
     expect(r.json()).toEqual({ ok: true, nats: 'connected' });
+  });
+});
+
+describe('metrics', () => {
+  it('counts requests by route template and status in the process registry', async () => {
+    const registry = new Registry();
+    const counted = await buildGateway({ bus: cluster.bus, registry });
+    try {
+      await counted.inject({ method: 'GET', url: '/api/jobs/unknown-1' });
+      await counted.inject({ method: 'GET', url: '/api/jobs/unknown-2' });
+      const text = await registry.metrics();
+      expect(text).toMatch(/llmxmr_http_requests_total\{route="\/api\/jobs\/:id",method="GET",status="404"\} 2/);
+      expect(text).toMatch(/llmxmr_http_request_duration_seconds_count\{route="\/api\/jobs\/:id",method="GET",status="404"\} 2/);
+    } finally {
+      await counted.close();
+    }
   });
 });
 
