@@ -94,6 +94,9 @@ describe('bad requests', () => {
     const r = await app.inject({ method: 'POST', url: '/api/jobs', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"pipeline": "v1",' });
     expect(r.statusCode).toBe(400);
     expect(r.json().error).toMatch(/not valid JSON/);
+    const form = await app.inject({ method: 'POST', url: '/api/jobs', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'pipeline=v1' });
+    expect(form.statusCode).toBe(415);
+    expect(form.json().error).toBe('unsupported content type "application/x-www-form-urlencoded": send the body as application/json');
   });
 
   it('refuses a body above the limit with 413 and names the limit', async () => {
@@ -209,7 +212,8 @@ describe('a V1 job over HTTP', () => {
   });
 
   it('refuses to cancel a job that has ended', async () => {
-    const r = await app.inject({ method: 'POST', url: `/api/jobs/${jobId}/cancel`, headers: auth });
+    // a bodiless POST labelled JSON is taken as no body
+    const r = await app.inject({ method: 'POST', url: `/api/jobs/${jobId}/cancel`, headers: { ...auth, 'content-type': 'application/json' } });
     expect(r.statusCode).toBe(409);
     expect(r.json().error).toMatch(/already succeeded/);
   });
