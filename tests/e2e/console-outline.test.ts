@@ -4,31 +4,21 @@
  * renames, moves, adds sections and edits guidance, saves and resumes; the survey is written
  * with the edited outline (its renamed section is a heading of the survey). Then "Edit outline and rerun" on the finished survey starts a rerun.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { until, type TestCluster } from '../helpers/cluster.ts';
-import type { TestBrowser } from '../helpers/browser.ts';
-import { startConsoleStack, type ConsoleStack } from '../helpers/console-stack.ts';
+import { until } from '../helpers/cluster.ts';
+import { consoleStackPerFile } from '../helpers/console-stack.ts';
 import { surveyRecord } from '../helpers/console-data.ts';
 
-let stack: ConsoleStack;
-let cluster: TestCluster;
-let base: string;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  stack = await startConsoleStack();
-  ({ cluster, base, browser } = stack);
-}, 90_000);
-afterAll(async () => stack?.close());
+const stack = consoleStackPerFile();
 
 const badge = (page: Page) => page.getAttribute('h1 .badge', 'data-state').catch(() => null);
 const titles = (page: Page) => page.$$eval('#outline-tree input.section-title', (els) => els.map((e) => (e as unknown as { value: string }).value));
 
 it('pauses a survey submitted for review, takes the edited outline, resumes and writes it', async () => {
-  const page = await browser.page();
+  const page = await stack.browser.page();
   page.on('dialog', (d) => void (d.type() === 'prompt' ? d.accept('Open questions for orchard ecology') : d.accept()));
-  await page.goto(`${base}/#/jobs`);
+  await page.goto(`${stack.base}/#/jobs`);
   await page.selectOption('#pipeline', 'v2');
   await page.fill('#v2-record', JSON.stringify(surveyRecord()));
   await page.check('#v2-review');
@@ -58,7 +48,7 @@ it('pauses a survey submitted for review, takes the edited outline, resumes and 
 
   await page.click('#outline-save');
   await expect.poll(() => page.textContent('#outline-state')).toBe('saved');
-  const stored = (await (await fetch(`${base}/api/jobs/${jobId}/outline`)).json()) as { edited: boolean; outline: { children: { title: string; construction: string }[] } };
+  const stored = (await (await fetch(`${stack.base}/api/jobs/${jobId}/outline`)).json()) as { edited: boolean; outline: { children: { title: string; construction: string }[] } };
   expect(stored.edited).toBe(true);
   expect(stored.outline.children.map((c) => c.title)).toEqual(top);
   expect(stored.outline.children[0].construction).toBe('Extract which flowers and distances the study measured.');
@@ -93,6 +83,6 @@ it('pauses a survey submitted for review, takes the edited outline, resumes and 
   await until('the rerun to succeed', async () => (await badge(page)) === 'succeeded', 180_000);
   await page.waitForSelector('#survey h2');
   expect(await page.$$eval('#survey h2', (els) => els.map((e) => e.textContent ?? ''))).toEqual(expect.arrayContaining([expect.stringContaining('Orchard pollinators revisited')]));
-  expect(browser.errors).toEqual([]);
+  expect(stack.browser.errors).toEqual([]);
   await page.close();
 });

@@ -4,26 +4,16 @@
  * citations show the cited work's title on hover and jump to the entry; the jobs list shows it;
  * a dead letter is sent back to work from the cluster page; the token is asked for on 401.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { encode } from '../../shared/protocol/codec.ts';
 import { listDeadLetters } from '../../shared/client/dead-letters.ts';
 import { buildGateway } from '../../services/gateway/server.ts';
-import { until, type TestCluster } from '../helpers/cluster.ts';
-import type { TestBrowser } from '../helpers/browser.ts';
-import { listenLoopback, startConsoleStack, type ConsoleStack } from '../helpers/console-stack.ts';
+import { until } from '../helpers/cluster.ts';
+import { listenLoopback, consoleStackPerFile } from '../helpers/console-stack.ts';
 import { surveyRecord } from '../helpers/console-data.ts';
 
-let stack: ConsoleStack;
-let cluster: TestCluster;
-let base: string;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  stack = await startConsoleStack();
-  ({ cluster, base, browser } = stack);
-}, 90_000);
-afterAll(async () => stack?.close());
+const stack = consoleStackPerFile();
 
 /** Every stage bar of the job page as [name, state, percent]. */
 const bars = (page: Page) =>
@@ -31,8 +21,8 @@ const bars = (page: Page) =>
 
 describe('console', () => {
   it('submits a survey from the form, fills its progress bars to done, and titles its citations with the cited work', async () => {
-    const page = await browser.page();
-    await page.goto(`${base}/#/jobs`);
+    const page = await stack.browser.page();
+    await page.goto(`${stack.base}/#/jobs`);
     await page.waitForSelector('#jobs-table');
     await page.selectOption('#pipeline', 'v2');
     await page.fill('#v2-record', JSON.stringify(surveyRecord()));
@@ -93,18 +83,18 @@ describe('console', () => {
     expect(cells[2]).toBe('v2');
     expect(cells[4]).toMatch(/\d+ (ms|s)|min/);
     expect(cells[6]).not.toBe('—');
-    expect(browser.errors).toEqual([]);
+    expect(stack.browser.errors).toEqual([]);
     await page.close();
   });
 
   it('sends a dead letter back to work from the cluster page', async () => {
-    const n = cluster.bus.names;
+    const n = stack.cluster.bus.names;
     // A task message that is not an envelope: the mapper dead-letters it at once.
-    await cluster.bus.js.publish(n.subjects.task('map', 'v1.map'), encode({ not: 'a task' }));
-    const first = await until('the dead letter', async () => (await listDeadLetters(cluster.bus))[0]);
-    const page = await browser.page();
+    await stack.cluster.bus.js.publish(n.subjects.task('map', 'v1.map'), encode({ not: 'a task' }));
+    const first = await until('the dead letter', async () => (await listDeadLetters(stack.cluster.bus))[0]);
+    const page = await stack.browser.page();
     page.on('dialog', (d) => void d.accept());
-    await page.goto(`${base}/#/cluster`);
+    await page.goto(`${stack.base}/#/cluster`);
     await page.waitForSelector('#workers-table');
     // Every role reports presence on its heartbeat: the page (refreshed every 3 s) shows each one alive.
     const alive = async () => Object.fromEntries(await page.$$eval('#workers-table tbody tr', (rows) => rows.map((r) => [r.cells[0].textContent, Number(r.cells[1].textContent)])));
@@ -118,18 +108,18 @@ describe('console', () => {
     await retry.click();
     // Still malformed, so the mapper dead-letters it again: the old entry goes, a newer one comes.
     await page.locator(`#dlq-table button.retry[data-seq="${first.seq}"]`).waitFor({ state: 'detached' });
-    const again = await until('the second dead letter', async () => (await listDeadLetters(cluster.bus)).find((d) => d.seq > first.seq));
+    const again = await until('the second dead letter', async () => (await listDeadLetters(stack.cluster.bus)).find((d) => d.seq > first.seq));
     await page.locator(`#dlq-table button.retry[data-seq="${again.seq}"]`).waitFor();
-    expect(browser.errors).toEqual([]);
+    expect(stack.browser.errors).toEqual([]);
     await page.close();
   });
 
   it('asks for the bearer token when the API answers 401 and keeps it for the tab', async () => {
     const token = 'console-test-token-0123456789';
-    const guarded = await buildGateway({ bus: cluster.bus, token });
+    const guarded = await buildGateway({ bus: stack.cluster.bus, token });
     const url = await listenLoopback(guarded);
     try {
-      const page = await browser.page();
+      const page = await stack.browser.page();
       await page.goto(`${url}/#/jobs`);
       await page.waitForSelector('#token-dialog[open]');
       await page.fill('#token-input', token);

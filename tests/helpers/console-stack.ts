@@ -3,6 +3,7 @@
  * mapper, convolver, reducer in-process), the real gateway listening on a free loopback port,
  * and Debian's Chromium.
  */
+import { afterAll, beforeAll } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Env } from '../../shared/config/env.ts';
 import { buildGateway, type GatewayOptions } from '../../services/gateway/server.ts';
@@ -41,4 +42,14 @@ export async function startConsoleStack(o: { env?: Env; gateway?: Omit<GatewayOp
       await cluster.close();
     },
   };
+}
+
+/** A stack for the tests of one file: started before them, closed after them. Its fields are set once `beforeAll` has run. */
+export function consoleStackPerFile(): ConsoleStack {
+  const stack = {} as ConsoleStack;
+  beforeAll(async () => {
+    Object.assign(stack, await startConsoleStack());
+  }, 90_000);
+  afterAll(async () => stack.close?.());
+  return stack;
 }
