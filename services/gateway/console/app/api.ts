@@ -27,7 +27,7 @@ let asking: Promise<void> | null = null;
 /** Ask for the token once, however many requests were refused at the same time. */
 function askToken(reason: string): Promise<void> {
   asking ??= new Promise<void>((resolve) => {
-    const input = h('input', { type: 'password', id: 'token-input', autocomplete: 'off', placeholder: 'bearer token', required: true });
+    const input = h('input', { type: 'password', id: 'token-input', autocomplete: 'off', required: true });
     const form = h(
       'form',
       { method: 'dialog', id: 'token-form' },

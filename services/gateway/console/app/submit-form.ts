@@ -48,13 +48,13 @@ function openJob(jobId: string): void {
 }
 
 export function submitForm(): HTMLElement {
-  const doc = h('textarea', { id: 'v1-document', rows: 6, placeholder: 'paste the document text, or choose a file' });
+  const doc = h('textarea', { id: 'v1-document', rows: 6 });
   const docFile = h('input', { type: 'file', id: 'v1-file', accept: '.txt,.md,text/plain' });
   readFileInto(docFile, doc);
-  const question = h('input', { type: 'text', id: 'v1-question', placeholder: 'what should the answer say?' });
+  const question = h('input', { type: 'text', id: 'v1-question' });
   const profile = h('select', { id: 'v1-profile' }, ...PROFILES.map((p) => h('option', { value: p }, p)));
 
-  const record = h('textarea', { id: 'v2-record', rows: 6, placeholder: '{"title": "…", "papers": [{"title": "…", "abstract": "…", "txt": "…"}]}' });
+  const record = h('textarea', { id: 'v2-record', rows: 6 });
   const recordFile = h('input', { type: 'file', id: 'v2-file', accept: '.json,.jsonl,application/json' });
   const pick = h('select', { id: 'v2-pick', hidden: true });
   const updatePick = () => {
@@ -71,12 +71,12 @@ export function submitForm(): HTMLElement {
   const blocks = h('input', { type: 'number', id: 'v2-blocks', min: 0, max: 8, value: 0 });
   const review = h('input', { type: 'checkbox', id: 'v2-review' });
 
-  const v1 = h('fieldset', { id: 'v1-fields' }, h('legend', {}, 'V1: long document'), h('label', {}, 'Document', doc), h('label', {}, 'or file ', docFile), h('label', {}, 'Question', question), h('label', {}, 'Profile ', profile));
+  const v1 = h('fieldset', { id: 'v1-fields' }, h('legend', {}, 'V1: long document'), h('label', {}, 'Document ', h('small', { class: 'muted' }, 'paste the text, or choose a file below'), doc), h('label', {}, 'or file ', docFile), h('label', {}, 'Question', question), h('label', {}, 'Profile ', profile));
   const v2 = h(
     'fieldset',
     { id: 'v2-fields', hidden: true },
     h('legend', {}, 'V2: survey'),
-    h('label', {}, 'Topic record (JSON)', record),
+    h('label', {}, 'Topic record (JSON) ', h('small', { class: 'muted' }, '{"title": "…", "papers": [{"title": "…", "abstract": "…", "txt": "…"}, …]}'), record),
     h('label', {}, 'or JSON / JSONL file ', recordFile, pick),
     h('label', {}, 'Refinement blocks ', blocks),
     h('label', { class: 'check' }, review, ' review the outline (pause after drafting and after refinement)'),
