@@ -216,8 +216,11 @@ export function paperId(n: number, total: number): string {
   return `P${String(n).padStart(Math.max(3, String(total).length), '0')}`;
 }
 
-/** Validate and normalise a parsed record; see the decisions at the top of this file. */
-export function prepareInput(raw: unknown, limits: V2InputLimits = V2_INPUT_LIMITS): PreparedInput {
+/**
+ * Validate and normalise a parsed record; see the decisions at the top of this file.
+ * `firstIndex`: position of papers[0] in the whole record (a streamed record is prepared one paper at a time).
+ */
+export function prepareInput(raw: unknown, limits: V2InputLimits = V2_INPUT_LIMITS, firstIndex = 0): PreparedInput {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new V2InputError(`the record is not a survey: found ${kindOf(raw)}, expected an object ${RECORD_SHAPE}`);
   }
@@ -231,7 +234,8 @@ export function prepareInput(raw: unknown, limits: V2InputLimits = V2_INPUT_LIMI
     throw new V2InputError(`the input has ${papers.length} papers; the limit is ${limits.maxPapers} (split the collection)`);
   const skipped: SkippedPaper[] = [];
   const kept: { p: V2Paper; index: number; title: string; text: string; source: 'txt' | 'abstract'; abstract: string }[] = [];
-  papers.forEach((item, index) => {
+  papers.forEach((item, i) => {
+    const index = firstIndex + i;
     const parsed = V2PaperSchema.safeParse(item);
     const rawTitle = typeof (item as { title?: unknown } | null)?.title === 'string' ? (item as { title: string }).title : '';
     if (!parsed.success) {

@@ -10,6 +10,8 @@ import { chunkText } from '../../shared/algo/chunk.ts';
 import { JobRun } from '../../services/coordinator/context.ts';
 import { checkDocSize, chunkDocument, mapDocument } from '../../services/coordinator/jobs/v1-doc.ts';
 import { submitJob, waitForJob } from '../../shared/client/client.ts';
+import { ingest } from '../../services/coordinator/jobs/v2-ingest.ts';
+import { prepareInput, textChunks } from '../../shared/protocol/v2-input.ts';
 import type { JobSpec } from '../../shared/protocol/schemas.ts';
 import { testCluster, testEnv, type TestCluster } from '../helpers/cluster.ts';
 
@@ -91,5 +93,44 @@ describe('V1 document streaming', () => {
     const st = await waitForJob(c.bus, 'mem-blank');
     expect(st.state).toBe('failed');
     expect(st.error).toMatch(/"docs\/blank\.txt" is empty or holds only white space/);
+  });
+});
+
+describe('V2 ingest streaming', () => {
+  const paper = (title: string, txt: string, extra: Record<string, unknown> = {}) => ({ title, txt, ...extra });
+  const papers = [
+    paper('Same', 'One text. '.repeat(300)),
+    paper('Same', 'Another text.'),
+    { title: 'No text' },
+    'not an object',
+    paper('Long', `${'A sentence of the long paper. '.repeat(80_000)}`, { year: 2023, authors: ['A. B', 'C. D'] }),
+    paper('', 'blank title'),
+    { title: 'Abstract only', abstract: 'Only an abstract here.' },
+  ];
+
+  it('prepares the record paper by paper exactly like prepareInput on the whole record, storing each text', async () => {
+    const record = { title: '  Streams  of papers ', papers };
+    await c.bus.putBlob('inputs/v2-stream.json', JSON.stringify(record, null, 1));
+    const ctx = run('mem-v2');
+    const got = await ingest(ctx, 'inputs/v2-stream.json', 48_000);
+    const want = prepareInput(record);
+    expect(got.title).toBe(want.title);
+    expect(got.papers).toEqual(want.papers);
+    expect(got.skipped).toEqual(want.skipped);
+    expect(got.truncated).toEqual(want.truncated);
+    expect(got.papersIn).toBe(papers.length);
+    expect(got.chunks).toEqual(want.texts.map((t) => textChunks(t, 48_000)));
+    expect(await Promise.all(got.keys.map((k) => c.bus.blobText(k)))).toEqual(want.texts);
+    expect('texts' in got).toBe(false);
+  });
+
+  it('refuses a record with too few papers, two records, or a size over the limit before storing anything', async () => {
+    await c.bus.putBlob('inputs/v2-one.json', JSON.stringify({ title: 'T', papers: [papers[0], papers[2]] }));
+    await expect(ingest(run('mem-v2-one'), 'inputs/v2-one.json', 48_000)).rejects.toThrow(/at least 2 papers with text; the input has 1 \(1 skipped/);
+    await c.bus.putBlob('inputs/v2-two.jsonl', `${JSON.stringify({ title: 'T', papers })}\n${JSON.stringify({ title: 'U', papers })}\n`);
+    await expect(ingest(run('mem-v2-two'), 'inputs/v2-two.jsonl', 48_000)).rejects.toThrow(/holds 2 records; submit one survey/);
+    await c.bus.putBlob('inputs/v2-arr.json', JSON.stringify([{ title: 'T', papers }]));
+    await expect(ingest(run('mem-v2-arr'), 'inputs/v2-arr.json', 48_000)).rejects.toThrow(/array/);
+    await expect(ingest(run('mem-v2-none'), 'inputs/v2-none.json', 48_000)).rejects.toThrow(/not found in the Object Store/);
   });
 });
