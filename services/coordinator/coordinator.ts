@@ -138,6 +138,8 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
     const onStop = () => cancel.abort();
     stopping.signal.addEventListener('abort', onStop);
     const sub = o.bus.nc.subscribe(o.bus.names.subjects.cancel(spec.jobId), { callback: () => cancel.abort() });
+    // A cancel sent before the subscription existed is only in the status: look once more.
+    if ((await o.bus.getStatus(spec.jobId).catch(() => null))?.cancelRequested) cancel.abort();
     const run = new JobRun(o.bus, spec, log, cancel.signal);
     o.bus.emit(spec.jobId, { type: 'job.started', message: msg.info.deliveryCount > 1 ? `resumed (delivery ${msg.info.deliveryCount})` : undefined, data: { coordinator: o.id } });
     log.info({ delivery: msg.info.deliveryCount }, 'job started');

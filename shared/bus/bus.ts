@@ -176,12 +176,26 @@ export class Bus {
     await this.jobs.put(s.jobId, encode(s));
   }
 
-  /** Read-modify-write of a job's status. */
+  /**
+   * Read-modify-write of a job's status, as a compare-and-set on the entry's revision: a
+   * concurrent patch (a cancel request landing while the coordinator marks the job running) is
+   * re-read and kept, never overwritten.
+   */
   async patchStatus(jobId: string, patch: Partial<JobStatus>, pipeline = 'unknown'): Promise<JobStatus> {
-    const cur = (await this.getStatus(jobId)) ?? { jobId, pipeline, state: 'queued' as const, attempts: 0 };
-    const next = { ...cur, ...patch };
-    await this.setStatus(next);
-    return next;
+    for (let attempt = 0; ; attempt++) {
+      const e = await this.jobs.get(jobId);
+      const live = e && e.operation === 'PUT' ? decode(JobStatusSchema, e.value) : undefined;
+      const cur = live?.ok ? live.value : { jobId, pipeline, state: 'queued' as const, attempts: 0 };
+      const next = { ...cur, ...patch };
+      try {
+        if (e && e.operation === 'PUT') await this.jobs.update(jobId, encode(next), e.revision);
+        else await this.jobs.create(jobId, encode(next));
+        return next;
+      } catch (err) {
+        // Someone wrote in between (wrong last sequence / key exists): read again and reapply.
+        if (attempt >= 8 || !/wrong last sequence|exists/i.test(String((err as Error).message))) throw err;
+      }
+    }
   }
 
   // ---- blobs --------------------------------------------------------------------------------
