@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { V1_PROFILES, V1ProfileSchema, EngineSchema } from '../../shared/protocol/schemas.ts';
 import { newJobId } from '../../shared/protocol/ids.ts';
+import { maxDocBytes } from '../../shared/protocol/v1-input.ts';
 import { submitJob, waitForJob, fetchResult } from '../../shared/client/client.ts';
 import { uploadV1Document } from '../../shared/client/specs.ts';
 import { defaultEngineName } from '../../shared/llm/select.ts';
@@ -42,7 +43,8 @@ export function registerAsk(program: Command): void {
     if (!Number.isInteger(window) || window < 512) throw new UsageError('--window must be a whole number of tokens ≥ 512');
     const modelFields = modelJobFields(o);
     const maxMb = Number(o.maxInputMb);
-    if (!Number.isInteger(maxMb) || maxMb < 1 || maxMb > 400) throw new UsageError('--max-input-mb must be a whole number from 1 to 400');
+    const docLimitMb = maxDocBytes() / (1024 * 1024);
+    if (!Number.isInteger(maxMb) || maxMb < 1 || maxMb > docLimitMb) throw new UsageError(`--max-input-mb must be a whole number from 1 to ${docLimitMb} (the V1 document limit; MR_MAX_DOC_MB raises it)`);
     const text = await readDocument(o.doc, maxMb * 1024 * 1024, '--max-input-mb');
     const say = (s: string) => (o.quiet ? undefined : process.stderr.write(`${s}\n`));
     const cluster = await openCluster({ ...o, needs: ['coordinator', 'mapper', 'reducer'], say });
