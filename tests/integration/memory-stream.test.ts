@@ -83,7 +83,7 @@ describe('V1 document streaming', () => {
     const ctx = run('mem-big');
     await expect(checkDocSize(ctx, 'docs/big.txt', { MR_MAX_DOC_MB: '1' })).rejects.toThrow(/is 1\.1 MiB; the limit is 1 MiB .*MR_MAX_DOC_MB/);
     await expect(checkDocSize(ctx, 'docs/big.txt', {})).resolves.toBe(1_200_000);
-    await expect(checkDocSize(ctx, 'docs/none.txt', {})).rejects.toThrow(/not in the Object Store: upload it first/);
+    await expect(checkDocSize(ctx, 'docs/none.txt', {})).rejects.toThrow(/not found in the Object Store: upload it first/);
     await expect(checkDocSize(ctx, 'docs/big.txt', { MR_MAX_DOC_MB: 'lots' })).rejects.toThrow(/MR_MAX_DOC_MB="lots" is not a whole number/);
   });
 

@@ -24,7 +24,7 @@ async function* pieces(ctx: JobContext, key: string): AsyncGenerator<string> {
 export async function checkDocSize(ctx: JobContext, key: string, env: Record<string, string | undefined> = process.env): Promise<number | null> {
   if (!ctx.blobSize) return null;
   const size = await ctx.blobSize(key);
-  if (size === null) throw new Error(`the document "${key}" is not in the Object Store: upload it first (llmxmr ask does)`);
+  if (size === null) throw new Error(`the document "${key}" was not found in the Object Store: upload it first (llmxmr ask does)`);
   const limit = maxDocBytes(env);
   if (size > limit) throw new Error(docTooLarge(`the document "${key}"`, size, limit));
   return size;
