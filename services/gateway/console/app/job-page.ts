@@ -135,10 +135,13 @@ export const jobPage: Page = (root, { id }) => {
     }
     if (!aborter.signal.aborted && !(status && TERMINAL_STATES.has(status.state))) timer = setTimeout(refresh, 1500);
   };
+  // At most one refresh per 250 ms while events arrive (a debounce would wait for a quiet moment, which a busy job never has).
   let soon: ReturnType<typeof setTimeout> | undefined;
   const refreshSoon = () => {
-    clearTimeout(soon);
-    soon = setTimeout(() => void refresh(), 250);
+    soon ??= setTimeout(() => {
+      soon = undefined;
+      void refresh();
+    }, 250);
   };
 
   rerun.addEventListener('click', () => {
