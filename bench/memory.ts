@@ -16,14 +16,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { startRole, type RoleHandle } from '../services/role.ts';
+import type { RoleHandle } from '../services/role.ts';
 import { maxDocBytes } from '../shared/protocol/v1-input.ts';
 import { V2_INPUT_LIMITS } from '../shared/protocol/v2-input.ts';
 import { createRng } from '../shared/algo/rng.ts';
 import type { JobSpecInput } from '../shared/protocol/schemas.ts';
 import { streamNames } from '../shared/security/permissions.ts';
-import { procMemory } from './perf-memory.ts';
-import { envStrings, openBus, perfEnv, ROOT, runJob, say, sleep, stopChild, waitLive } from './perf-common.ts';
+import { procMemory, sampleRss, startWorkers } from './perf-memory.ts';
+import { envStrings, openBus, perfEnv, ROOT, runJob, say, stopChild } from './perf-common.ts';
 
 const MiB = 1024 * 1024;
 const GOAL_MIB = 512;
@@ -99,21 +99,14 @@ async function measure(name: string, input: Buffer, jobs: number, spec: (jobId: 
   const roles: RoleHandle[] = [];
   const coord = spawnCoordinator(root, envStrings(env, { LOG_LEVEL: 'error' }));
   try {
-    for (const r of ['mapper', 'convolver', 'reducer'] as const) roles.push(await startRole(r, { env }));
-    await waitLive(bus, 'coordinator', 1);
-    await sleep(1_000);
-    const idle = procMemory(coord.pid!);
-    if (!idle) throw new Error('cannot read /proc/<pid>/status of the coordinator (Linux only)');
+    const idle = await startWorkers(env, bus, coord.pid!, roles);
     const key = `inputs/${name}.txt`;
     await bus.putBlob(key, input);
     say(`${name}: ${(input.length / MiB).toFixed(0)} MiB stored; ${jobs} job(s); coordinator pid ${coord.pid} idle at ${idle.rssMB.toFixed(0)} MB`);
-    let maxRss = idle.rssMB;
-    const timer = setInterval(() => {
-      const m = procMemory(coord.pid!);
-      if (m) maxRss = Math.max(maxRss, m.rssMB);
-    }, 100);
+    const sampler = sampleRss(coord.pid!, idle.rssMB);
     const t0 = Date.now();
-    const outcomes = await Promise.allSettled(Array.from({ length: jobs }, (_, i) => runJob(bus, spec(`${name}-${i}`, key), 3_600_000))).finally(() => clearInterval(timer));
+    const outcomes = await Promise.allSettled(Array.from({ length: jobs }, (_, i) => runJob(bus, spec(`${name}-${i}`, key), 3_600_000))).finally(() => sampler.stop());
+    const maxRss = sampler.max();
     const after = procMemory(coord.pid!);
     const failed = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message.slice(0, 300)] : []));
     return { case: name, inputMiB: input.length / MiB, jobs, succeeded: jobs - failed.length, failed, wallMs: Date.now() - t0, idleMiB: idle.rssMB, peakMiB: after?.hwmMB ?? maxRss, maxSampledMiB: maxRss };

@@ -9,6 +9,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRole, type RoleHandle } from '../services/role.ts';
+import type { Bus } from '../shared/bus/bus.ts';
+import type { Env } from '../shared/config/env.ts';
 import { DATA, envStrings, openBus, perfEnv, runJob, say, sleep, spawnService, stopChild, waitLive } from './perf-common.ts';
 
 export const TOPIC_FILES = ['kv_cache.jsonl', 'vision_language_action.jsonl', 'long_context_llm.jsonl'];
@@ -39,6 +41,26 @@ export function procMemory(pid: number): { rssMB: number; hwmMB: number } | null
   }
 }
 
+/** Start mapper, convolver and reducer in this process, wait for the coordinator, and read its idle memory. */
+export async function startWorkers(env: Env, bus: Bus, coordPid: number, roles: RoleHandle[]): Promise<{ rssMB: number; hwmMB: number }> {
+  for (const r of ['mapper', 'convolver', 'reducer'] as const) roles.push(await startRole(r, { env }));
+  await waitLive(bus, 'coordinator', 1);
+  await sleep(1_000);
+  const idle = procMemory(coordPid);
+  if (!idle) throw new Error('cannot read /proc/<pid>/status of the coordinator (Linux only)');
+  return idle;
+}
+
+/** Sample a process's VmRSS every 100 ms; `max` is the highest seen (at least `from`). */
+export function sampleRss(pid: number, from: number): { max(): number; stop(): void } {
+  let max = from;
+  const timer = setInterval(() => {
+    const m = procMemory(pid);
+    if (m) max = Math.max(max, m.rssMB);
+  }, 100);
+  return { max: () => max, stop: () => clearInterval(timer) };
+}
+
 export interface MemoryResult {
   papers: number;
   blocks: number;
@@ -62,26 +84,19 @@ export async function measureMemory(natsUrl: string, o: { papers: number; blocks
   const roles: RoleHandle[] = [];
   const coord = spawnService('coordinator', envStrings(env, { LOG_LEVEL: 'error' }));
   try {
-    for (const r of ['mapper', 'convolver', 'reducer'] as const) roles.push(await startRole(r, { env }));
-    await waitLive(bus, 'coordinator', 1);
-    await sleep(1_000);
-    const idle = procMemory(coord.pid!);
-    if (!idle) throw new Error('cannot read /proc/<pid>/status of the coordinator (Linux only)');
+    const idle = await startWorkers(env, bus, coord.pid!, roles);
     const text = JSON.stringify(input);
     const inputKey = 'inputs/perf-1000.json';
     await bus.putBlob(inputKey, text);
     say(`(d) ${input.papers.length}-paper V2 job (blocks ${o.blocks}, offline engine); coordinator pid ${coord.pid} idle at ${idle.rssMB.toFixed(0)} MB`);
-    let maxRss = idle.rssMB;
-    const timer = setInterval(() => {
-      const m = procMemory(coord.pid!);
-      if (m) maxRss = Math.max(maxRss, m.rssMB);
-    }, 100);
+    const sampler = sampleRss(coord.pid!, idle.rssMB);
     let r: Record<string, any>;
     try {
       r = await runJob(bus, { jobId: `perf-mem-${Date.now().toString(36)}`, pipeline: 'v2', engine: 'extractive', seed: 1, params: { inputKey, blocks: o.blocks } }, 480_000);
     } finally {
-      clearInterval(timer);
+      sampler.stop();
     }
+    const maxRss = sampler.max();
     const after = procMemory(coord.pid!);
     return {
       papers: input.papers.length,

@@ -4,19 +4,10 @@ import fc from 'fast-check';
 import { chunkText } from '../../shared/algo/chunk.ts';
 import { MAX_PENDING_LINE, RangeSlicer, StreamChunker, type ChunkRange } from '../../shared/algo/chunk-stream.ts';
 import { countTokens } from '../../shared/algo/tokens.ts';
+import { feedInPieces } from '../helpers/pieces.ts';
 
 /** Feed `text` cut at the given sizes (cycled) and collect every chunk. */
-function streamed(text: string, budget: number, sizes: number[]): ChunkRange[] {
-  const c = new StreamChunker(budget);
-  const out: ChunkRange[] = [];
-  for (let pos = 0, k = 0; pos < text.length; k++) {
-    const n = Math.max(1, sizes[k % sizes.length]);
-    out.push(...c.push(text.slice(pos, pos + n)));
-    pos += n;
-  }
-  out.push(...c.end());
-  return out;
-}
+const streamed = (text: string, budget: number, sizes: number[]): ChunkRange[] => feedInPieces(text, sizes, new StreamChunker(budget));
 
 const word = fc.constantFrom('the', 'grass', 'is', 'green', 'déjà', 'x', '漢字', '🙂', '<|endoftext|>', 'key: 7', 'ab1ab1ab1ab1ab1ab1ab1');
 const sep = fc.constantFrom(' ', ' ', '  ', '. ', '! ', '\n', '\n\n', '。', '…', '\t');

@@ -2,19 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { RecordScanner, type RecordEvent } from '../../shared/protocol/v2-stream.ts';
+import { feedInPieces } from '../helpers/pieces.ts';
 
 /** Feed `text` in pieces of the given sizes (cycled); returns every event. */
-function scan(text: string, sizes: number[]): RecordEvent[] {
-  const s = new RecordScanner();
-  const out: RecordEvent[] = [];
-  for (let pos = 0, k = 0; pos < text.length; k++) {
-    const n = Math.max(1, sizes[k % sizes.length]);
-    out.push(...s.push(text.slice(pos, pos + n)));
-    pos += n;
-  }
-  out.push(...s.end());
-  return out;
-}
+const scan = (text: string, sizes: number[]): RecordEvent[] => feedInPieces(text, sizes, new RecordScanner());
 
 const paperArb = fc.oneof(
   fc.record({ title: fc.string(), txt: fc.string({ unit: 'binary' }), year: fc.oneof(fc.integer(), fc.constant(null)), authors: fc.array(fc.string(), { maxLength: 3 }) }),
