@@ -8,7 +8,8 @@ import { openCluster } from '../cluster.ts';
 import { UsageError, withConnOptions, type ConnOpts } from '../common.ts';
 
 interface UpOpts extends ConnOpts {
-  http?: string;
+  /** A port given with --http, false with --no-http, undefined: the default (HTTP_PORT or the next free one). */
+  http?: string | false;
   httpHost?: string;
 }
 
@@ -23,11 +24,13 @@ export function registerUp(program: Command): void {
     program
       .command('up')
       .description('run a local cluster in the foreground: NATS (when none answers) plus every service; Ctrl-C stops it')
-      .option('--http <port>', 'also serve the HTTP API and web console on this port (docs/http-api.md)')
+      .option('--http <port>', 'serve the HTTP API and web console on this port (default: HTTP_PORT, 8080, or the next free one; docs/http-api.md)')
+      .option('--no-http', 'serve no HTTP API or console')
       .option('--http-host <host>', 'interface of the HTTP API; anything but loopback needs LLMXMR_HTTP_TOKEN', '127.0.0.1'),
   ).action(async (o: UpOpts) => {
     const say = (s: string) => process.stderr.write(`${s}\n`);
-    const port = o.http === undefined ? undefined : portOf(o.http);
+    const env = loadEnv();
+    const port = o.http === false ? undefined : o.http === undefined ? env.HTTP_PORT : portOf(o.http);
     if (port !== undefined) {
       // before anything starts: no cluster is brought up for an API that may not listen
       try {
@@ -41,7 +44,7 @@ export function registerUp(program: Command): void {
     if (port !== undefined) {
       try {
         const { startGatewayServer } = await import('../../services/gateway/run.ts');
-        gateway = await startGatewayServer(cluster.bus, cluster.env, createLogger('gateway', cluster.env.LOG_LEVEL), { port, host: o.httpHost });
+        gateway = await startGatewayServer(cluster.bus, cluster.env, createLogger('gateway', cluster.env.LOG_LEVEL), { port, host: o.httpHost, nextFree: o.http === undefined });
       } catch (e) {
         await cluster.close();
         throw new UsageError(`cannot serve the HTTP API: ${(e as Error).message}`);

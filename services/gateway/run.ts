@@ -8,7 +8,21 @@ import type { Registry } from 'prom-client';
 import type { Bus } from '../../shared/bus/bus.ts';
 import type { Env } from '../../shared/config/env.ts';
 import { defaultEngineName } from '../../shared/llm/select.ts';
+import { createServer } from 'node:net';
 import { buildGateway, listenGateway } from './server.ts';
+
+/** The first port from `port` on (at most 32 tried) that nothing on this host listens on. */
+export async function firstFreePort(port: number, host: string): Promise<number> {
+  for (let p = port; p < port + 32 && p <= 65535; p++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen({ port: p, host, exclusive: true }, () => probe.close(() => resolve(true)));
+    });
+    if (free) return p;
+  }
+  throw new Error(`ports ${port}-${port + 31} are all taken on ${host}: choose one with --http PORT (or HTTP_PORT)`);
+}
 
 export interface RunningGateway {
   app: FastifyInstance;
@@ -17,8 +31,14 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function startGatewayServer(bus: Bus, env: Env, log: Logger, at: { port?: number; host?: string; registry?: Registry } = {}): Promise<RunningGateway> {
+export async function startGatewayServer(bus: Bus, env: Env, log: Logger, at: { port?: number; host?: string; registry?: Registry; nextFree?: boolean } = {}): Promise<RunningGateway> {
   const token = env.LLMXMR_HTTP_TOKEN;
+  if (at.nextFree) {
+    const wanted = at.port ?? env.HTTP_PORT;
+    const port = wanted === 0 ? 0 : await firstFreePort(wanted, at.host ?? env.HTTP_HOST);
+    if (port !== wanted) log.warn({ wanted, port }, `HTTP port ${wanted} is taken on this host; the console is on ${port}`);
+    at = { ...at, port };
+  }
   const app = await buildGateway({ bus, token, log, bodyLimitBytes: env.HTTP_BODY_LIMIT_MB * 1024 * 1024, defaultEngine: defaultEngineName(env), registry: at.registry });
   let url: string;
   try {

@@ -26,6 +26,10 @@ describe('llmxmr up', () => {
     up.stderr!.on('data', (b) => (stderr += b.toString()));
     await until('the cluster to come up', () => /cluster up on/.test(stderr), 60_000);
     expect(stderr).toMatch(/coordinator, mapper, convolver, reducer/);
+    // With no flag, `up` serves the console on loopback (8080 or the next free port) and says where.
+    const consoleUrl = /console: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1];
+    expect(consoleUrl).toBeDefined();
+    expect((await fetch(consoleUrl!)).headers.get('content-type')).toMatch(/text\/html/);
 
     const h = makeHaystack('passkey', 16_384, createRng(2), 0.3);
     const doc = join(tmpLog(), '..', 'up-hay.txt');
