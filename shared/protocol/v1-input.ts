@@ -11,6 +11,12 @@ export const V1_INPUT_LIMITS = {
   maxDocMiB: 256,
   /** Highest value MR_MAX_DOC_MB may take. */
   maxDocMiBCeiling: 4096,
+  /**
+   * Chunks (map tasks) of one document: the coordinator keeps one record per chunk, so this and
+   * not the document size bounds its memory (a 256 MiB document at the default window makes
+   * about 13,000).
+   */
+  maxChunks: 20_000,
 };
 
 const MiB = 1024 * 1024;

@@ -78,6 +78,12 @@ describe('V1 document streaming', () => {
     }
   });
 
+  it('stops reading a document that makes more chunks than a job may map, naming the window', async () => {
+    await c.bus.putBlob('docs/many.txt', document(2000));
+    const ctx = run('mem-many');
+    await expect(chunkDocument(ctx, 'docs/many.txt', 100, 50)).rejects.toThrow(/makes more than 50 chunks of 100 tokens .*use a larger window or split the document/);
+  });
+
   it('refuses a document over MR_MAX_DOC_MB from its size, before reading it', async () => {
     await c.bus.putBlob('docs/big.txt', 'x'.repeat(1_200_000));
     const ctx = run('mem-big');

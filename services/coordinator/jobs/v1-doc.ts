@@ -7,12 +7,12 @@
 import type { JobContext, MapOptions, Settled } from '../../../shared/jobs/types.ts';
 import { TaskFailedError } from '../../../shared/jobs/types.ts';
 import { RangeSlicer, StreamChunker, type ChunkRange } from '../../../shared/algo/chunk-stream.ts';
-import { docTooLarge, maxDocBytes } from '../../../shared/protocol/v1-input.ts';
+import { docTooLarge, maxDocBytes, V1_INPUT_LIMITS } from '../../../shared/protocol/v1-input.ts';
 import { mapOp, type MapInput } from '../../../shared/ops/v1/map.ts';
 import type { V1Record } from '../../../shared/ops/v1/record.ts';
 
 /** Characters of chunk text per map batch; two batches may be in flight. */
-export const MAP_BATCH_CHARS = 4 * 1024 * 1024;
+export const MAP_BATCH_CHARS = 1024 * 1024;
 
 /** The document as text pieces: streamed when the context can, else read whole (in-process test contexts). */
 async function* pieces(ctx: JobContext, key: string): AsyncGenerator<string> {
@@ -31,15 +31,21 @@ export async function checkDocSize(ctx: JobContext, key: string, env: Record<str
 }
 
 /** Chunk boundaries of the stored document, and whether it holds anything but white space. */
-export async function chunkDocument(ctx: JobContext, key: string, budget: number): Promise<{ chunks: ChunkRange[]; chars: number; blank: boolean }> {
+export async function chunkDocument(ctx: JobContext, key: string, budget: number, maxChunks = V1_INPUT_LIMITS.maxChunks): Promise<{ chunks: ChunkRange[]; chars: number; blank: boolean }> {
   const chunker = new StreamChunker(budget);
   const chunks: ChunkRange[] = [];
   let blank = true;
+  const take = (cs: ChunkRange[]) => {
+    for (const c of cs) chunks.push(c);
+    if (chunks.length > maxChunks) {
+      throw new Error(`the document "${key}" makes more than ${maxChunks} chunks of ${budget} tokens (at least ${chunks.length} after ${chunker.length} characters); a job maps at most ${maxChunks}: use a larger window or split the document`);
+    }
+  };
   for await (const p of pieces(ctx, key)) {
     if (blank && /\S/.test(p)) blank = false;
-    for (const c of chunker.push(p)) chunks.push(c);
+    take(chunker.push(p));
   }
-  for (const c of chunker.end()) chunks.push(c);
+  take(chunker.end());
   return { chunks, chars: chunker.length, blank };
 }
 
