@@ -91,6 +91,7 @@ export async function openCluster(o: ClusterOptions): Promise<Cluster> {
     nc = await connectNats(env, { name: 'llmxmr-client' });
   }
   const prov = await provision(nc, names(env.MR_PREFIX), { maxDeliver: env.MR_MAX_DELIVER, ackWaitMs: env.MR_ACK_WAIT_MS, updateExisting: false, replicas: env.MR_REPLICAS, retention: retentionFrom(env) });
+  if (prov.shrunk) say(prov.shrunk);
   const bus = await Bus.open(nc, env.MR_PREFIX);
   const roles: RoleHandle[] = [];
   const live = server ? new Map<string, number>() : await bus.liveRoles();

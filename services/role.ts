@@ -62,6 +62,7 @@ export async function startRole(role: ServiceRole, o: StartRoleOptions): Promise
     if (!prov.provisioned) {
       log.info({ reason: prov.reason }, 'these NATS credentials may not manage streams; using the streams as provisioned by an administrator');
     }
+    if (prov.shrunk) log.warn(prov.shrunk);
     bus = await Bus.open(nc, o.env.MR_PREFIX);
   } catch (e) {
     if (ownConn) await nc.close().catch(() => undefined); // a retry opens a new connection

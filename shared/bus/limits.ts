@@ -66,6 +66,24 @@ export interface Retention {
   userMaxJobs: number;
   /** Age after which a finished job's data expires, in ms (0: never). */
   jobRetentionMs: number;
+  /**
+   * No byte limit was configured (neither MR_STORAGE_BYTES nor MR_STORAGE_LIMITS): the default
+   * budget may be halved until the server can reserve it (a laptop's disk is smaller than a
+   * cluster's), and provisioning says so.
+   */
+  budgetDefaulted?: boolean;
+}
+
+/** The smallest default budget provisioning shrinks to before it gives up (explicit budgets never shrink). */
+export const MIN_FITTED_BUDGET = 256 * 1024 * 1024;
+
+/** The sum of every store's byte limit. */
+export const totalBytes = (r: Retention): number => STORES.reduce((n, s) => n + r.stores[s].maxBytes, 0);
+
+/** The same bounds with every store's byte limit halved (never below MIN_STORE_BYTES). */
+export function halveBudget(r: Retention): Retention {
+  const stores = Object.fromEntries(STORES.map((s) => [s, { ...r.stores[s], maxBytes: Math.max(MIN_STORE_BYTES, Math.floor(r.stores[s].maxBytes / 2)) }])) as Record<Store, StoreLimit>;
+  return { ...r, stores };
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
@@ -140,5 +158,5 @@ export function retentionFrom(env: RetentionEnv): Retention {
       return [s, { maxBytes, maxAgeMs: ages[s] ?? (age === 'job' ? jobRetentionMs : age) }];
     }),
   ) as Record<Store, StoreLimit>;
-  return { stores, userMaxJobs, jobRetentionMs };
+  return { stores, userMaxJobs, jobRetentionMs, budgetDefaulted: !env.MR_STORAGE_BYTES && !env.MR_STORAGE_LIMITS };
 }

@@ -20,7 +20,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { TASK_KINDS, type Names } from '../protocol/names.ts';
 import { streamNames } from '../security/permissions.ts';
 import { ownerNames } from '../security/owners.ts';
-import { retentionFrom, type Retention, type Store } from './limits.ts';
+import { MIN_FITTED_BUDGET, formatBytes, halveBudget, retentionFrom, totalBytes, type Retention, type Store } from './limits.ts';
 
 export interface ProvisionOptions {
   /** Deliveries of a task before it is dead-lettered. */
@@ -89,6 +89,30 @@ export interface ProvisionResult {
   provisioned: boolean;
   /** Why provisioning was skipped (the denied operation). */
   reason?: string;
+  /**
+   * Set when the default storage budget did not fit on the server and a smaller one was
+   * reserved instead: a sentence for the operator's log.
+   */
+  shrunk?: string;
+}
+
+const isInsufficient = (e: unknown) => /insufficient (storage|memory) resources/i.test(String((e as Error)?.message));
+
+/**
+ * Provision with the default storage budget halved until the server can reserve it. Only a
+ * budget nobody configured shrinks; a configured one that does not fit is an error.
+ */
+async function provisionFitted(nc: NatsConnection, n: Names, opts: ProvisionOptions): Promise<string | undefined> {
+  const wanted = opts.retention ?? retentionFrom(process.env);
+  for (let ret = wanted; ; ret = halveBudget(ret)) {
+    try {
+      await provisionAll(nc, n, { ...opts, retention: ret });
+      if (ret === wanted) return undefined;
+      return `the NATS server could not reserve the default storage budget of ${formatBytes(totalBytes(wanted))} for prefix "${n.prefix}"; reserved ${formatBytes(totalBytes(ret))} instead (set MR_STORAGE_BYTES to choose, docs/operations.md)`;
+    } catch (e) {
+      if (!isInsufficient(e) || !wanted.budgetDefaulted || totalBytes(ret) / 2 < MIN_FITTED_BUDGET) throw e;
+    }
+  }
 }
 
 /** The server refused an operation because of the connection's permissions. */
@@ -103,8 +127,8 @@ export function isPermissionError(e: unknown): boolean {
  */
 export async function provision(nc: NatsConnection, n: Names, opts: ProvisionOptions): Promise<ProvisionResult> {
   try {
-    await provisionAll(nc, n, opts);
-    return { provisioned: true };
+    const shrunk = await provisionFitted(nc, n, opts);
+    return { provisioned: true, ...(shrunk ? { shrunk } : {}) };
   } catch (e) {
     const r = opts.replicas ?? 1;
     if (r > 1 && /non-clustered|insufficient resources|no suitable peers/i.test(String((e as Error).message))) {
@@ -114,7 +138,7 @@ export async function provision(nc: NatsConnection, n: Names, opts: ProvisionOpt
           `Run a NATS cluster of ${r} or more, or set MR_REPLICAS=1`,
       );
     }
-    if (/insufficient (storage|memory) resources/i.test(String((e as Error).message))) {
+    if (isInsufficient(e)) {
       throw new Error(
         `the NATS server cannot reserve the storage limits of prefix "${n.prefix}" ("${(e as Error).message}"): JetStream reserves every ` +
           "stream's max_bytes against the server's max_file_store (or max_memory_store). Lower MR_STORAGE_BYTES (or MR_STORAGE_LIMITS), " +
