@@ -22,7 +22,7 @@ export function digestMatches(digest: string, data: Uint8Array): boolean {
 }
 
 /** Whether `digest` names the given SHA-256 sum. */
-function sumMatches(digest: string, sum: Buffer): boolean {
+export function sumMatches(digest: string, sum: Buffer): boolean {
   if (!digest.startsWith(DIGEST_PREFIX)) return false;
   const want = digest.slice(DIGEST_PREFIX.length);
   const b64url = sum.toString('base64url');

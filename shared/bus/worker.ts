@@ -8,6 +8,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { Bus } from './bus.ts';
 import { deadLetter } from './dlq.ts';
+import { BlobTextCache } from './blob-cache.ts';
 import { startPullLoop, withHeartbeat, type PullLoop } from './pull.ts';
 import { decode, decodeLoose } from '../protocol/codec.ts';
 import { JobIdSchema, PROTOCOL_VERSION, TaskEnvelopeSchema, type EngineName, type JobStatus, type TaskEnvelope } from '../protocol/schemas.ts';
@@ -72,6 +73,7 @@ export function startWorker(o: WorkerOptions): Worker {
   const ops = new Map(o.ops.filter((op) => op.kind === o.kind).map((op) => [op.name, op]));
   const heartbeatMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
   let loop: PullLoop;
+  const blobs = new BlobTextCache(o.bus);
   // A job's status, read at most once per STATUS_TTL_MS: a fan-out of a thousand tasks asks once
   // or twice instead of a thousand times.
   const statuses = new Map<string, { at: number; status: Promise<JobStatus | null> }>();
@@ -187,7 +189,7 @@ export function startWorker(o: WorkerOptions): Worker {
       const engine = op.tool ? extractiveEngine : o.engineFor(env.engine);
       log.debug({ attempt: msg.info.deliveryCount }, 'task started');
       const { output, usage, fallback } = await withHeartbeat(msg, heartbeatMs, () =>
-        engine.execute(op, input.data, { blobText: (k) => o.bus.blobText(k), signal: abort.signal }, { jobId: env.jobId, taskId: env.taskId, cache: env.cache }),
+        engine.execute(op, input.data, { blobText: (k) => blobs.text(k), signal: abort.signal }, { jobId: env.jobId, taskId: env.taskId, cache: env.cache }),
       );
       finished = true;
       await o.bus.putResult({
