@@ -10,7 +10,8 @@
  * (deploy/k8s/base/coordinator.yaml) and the 512 MiB goal, as ratios.
  *
  * Options: --case v1|v2|both (both), --jobs N (8), --v1-mib N (the V1 document limit),
- * --v2-papers N (the paper limit), --window N (4096), --root DIR, --json FILE.
+ * --v2-papers N (the paper limit), --v2-mib N (64), --window N (4096), --root DIR, --json FILE.
+ * BENCH_COORD_NODE_ARGS adds Node options to the coordinator (e.g. --max-old-space-size=256).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -73,7 +74,8 @@ export function surveyRecord(papers: number, bytes: number): Buffer {
 }
 
 function spawnCoordinator(root: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', 'coordinator', 'main.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const nodeArgs = (process.env.BENCH_COORD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, 'services', 'coordinator', 'main.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   child.stderr?.on('data', (b: Buffer) => (tail = (tail + b.toString()).slice(-2000)));
   child.on('exit', (code, sig) => code && sig === null && process.stderr.write(`coordinator exited with code ${code}: ${tail}\n`));
