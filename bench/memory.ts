@@ -96,7 +96,7 @@ export interface CaseResult {
 
 async function measure(name: string, input: Buffer, jobs: number, spec: (jobId: string, key: string) => JobSpecInput, root: string): Promise<CaseResult> {
   const prefix = `benchmem${Date.now().toString(36)}`;
-  const env = perfEnv(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', prefix, { MR_CONCURRENCY: '8', MR_MAX_JOBS: String(jobs) });
+  const env = perfEnv(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', prefix, { MR_CONCURRENCY: '8', MR_MAX_JOBS: String(jobs), MR_STORAGE_BYTES: process.env.MR_STORAGE_BYTES ?? '4GiB' });
   const { nc, bus } = await openBus(env);
   const roles: RoleHandle[] = [];
   const coord = spawnCoordinator(root, envStrings(env, { LOG_LEVEL: 'error' }));
