@@ -5,7 +5,6 @@
  * over the job's keys.
  */
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { Bus } from '../../shared/bus/bus.ts';
 import { objectSize, readObjectText } from '../../shared/bus/blob-read.ts';
 import { whileNatsUnavailable } from '../../shared/bus/retry.ts';
@@ -21,26 +20,8 @@ import { waitAtGate } from './review-gate.ts';
 
 type Waiter = { resolve(r: TaskResult): void; reject(e: Error): void };
 
-/**
- * Backup tasks for stragglers (MapReduce §3.6): near the end of a barrier (at most `tail` of its
- * tasks left, at least one), a task still out `after` times longer than the median run time of
- * its finished peers gets a second attempt (once). A task's time out counts from the moment the
- * barrier entered its tail (by then the queue is empty, every task left has started) or from its
- * publish if later: time spent waiting in the queue behind its peers is not straggling. The first result
- * stored wins: results are create-if-absent, and the slower attempt stops its model call when it
- * sees the result (shared/bus/worker.ts). MR_BACKUP_TASKS=off turns them off.
- */
-export const BackupConfigSchema = z.object({
-  MR_BACKUP_TASKS: z.enum(['on', 'off']).default('on'),
-  MR_BACKUP_AFTER: z.coerce.number().min(1).max(100).default(2),
-  MR_BACKUP_TAIL: z.coerce.number().min(0).max(1).default(0.25),
-});
-export function backupConfig(env: Record<string, string | undefined> = process.env): { on: boolean; after: number; tail: number } {
-  const c = BackupConfigSchema.safeParse(env);
-  if (!c.success) throw new Error(`bad backup task setting: ${c.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return { on: c.data.MR_BACKUP_TASKS === 'on', after: c.data.MR_BACKUP_AFTER, tail: c.data.MR_BACKUP_TAIL };
-}
-const BACKUP_CHECK_MS = 100;
+export { BackupConfigSchema, backupConfig } from './backups.ts';
+import { backupConfig, Stragglers } from './backups.ts';
 type Totals = Usage & { tasks: number; costDollars: number; repairs: number; fallbacks: number };
 const zero = (): Totals => ({ calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0, costDollars: 0, repairs: 0, fallbacks: 0, tasks: 0 });
 
@@ -75,8 +56,14 @@ export class JobRun implements JobContext {
   private reused = 0;
   /** Backup attempts sent, and how many stored the result first. */
   readonly backups = { sent: 0, won: 0 };
-  private readonly outstanding = new Map<string, { env: TaskEnvelope; at: number; backedUp: boolean }>();
-  private readonly backup = backupConfig();
+  /** Backup attempts of stragglers (backups.ts). */
+  private readonly stragglers = new Stragglers(backupConfig(), async (id, env, why) => {
+    this.backups.sent++;
+    this.log.info({ taskId: id, op: env.op, ...why }, 'straggler: sending a backup attempt');
+    await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(env.kind, env.op), encode(env), { msgID: `${this.memo ? `${this.jobId}.` : ''}${id}.backup` })).catch((e: Error) =>
+      this.log.warn({ err: e.message, taskId: id }, 'backup attempt not sent'),
+    );
+  });
 
   constructor(
     private readonly bus: Bus,
@@ -95,6 +82,7 @@ export class JobRun implements JobContext {
   /** Start watching the job's results; call before running the script. */
   async start(): Promise<void> {
     await this.watch();
+    this.stragglers.start();
     // With the watch open and nothing stored yet, every result of this job reaches this run
     // through the watch: the lookup before each publish (a round trip per task) is needed only
     // when the job has stored results already (a replay, a resumed or repeated job).
@@ -172,6 +160,7 @@ export class JobRun implements JobContext {
 
   stop(): void {
     this.ended = true;
+    this.stragglers.stop();
     this.watchStop?.();
     this.statusStop?.();
     this.failAll(new Error('job run stopped'));
@@ -179,7 +168,7 @@ export class JobRun implements JobContext {
 
   private deliver(r: TaskResult, reused = false): void {
     this.seen.set(r.taskId, r);
-    this.outstanding.delete(r.taskId);
+    this.stragglers.finished(r);
     if (reused && !this.counted.has(r.taskId) && this.counted.add(r.taskId)) this.reused++;
     if (!this.counted.has(r.taskId)) {
       this.counted.add(r.taskId);
@@ -276,7 +265,7 @@ export class JobRun implements JobContext {
       // Retrying is safe: JetStream drops a repeated message id within the duplicate window.
       await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(op.kind, op.name), data, { msgID: this.memo ? `${this.jobId}.${id}` : id }));
       this.published++;
-      if (!this.seen.has(id)) this.outstanding.set(id, { env, at: Date.now(), backedUp: false });
+      if (!this.seen.has(id)) this.stragglers.published(id, env);
     }
     return p;
   }
@@ -317,8 +306,7 @@ export class JobRun implements JobContext {
     const ids = inputs.map((input) => makeTaskId(this.memo?.namespace ?? this.jobId, op.name, input));
     const pending = new Set(ids);
     const ran: number[] = []; // run times of this barrier's finished tasks
-    const tail = { since: 0 };
-    const check = this.backup.on && total >= 2 ? setInterval(() => void this.backupStragglers(pending, ran, total, tail), BACKUP_CHECK_MS) : undefined;
+    const unwatch = this.stragglers.watchBarrier({ pending, ran, total, tailSince: 0 });
     const out = await Promise.all(
       inputs.map(async (input, index): Promise<Settled<O>> => {
         const r = await this.result(op, input).finally(() => pending.delete(ids[index]));
@@ -329,29 +317,8 @@ export class JobRun implements JobContext {
         opts.onSettled?.(index, settled);
         return settled;
       }),
-    ).finally(() => clearInterval(check));
+    ).finally(unwatch);
     return out;
-  }
-
-  /** Send a backup attempt of each straggler of a barrier in its tail (see BackupConfigSchema). */
-  private async backupStragglers(pending: Set<string>, ran: number[], total: number, tail: { since: number }): Promise<void> {
-    if (this.ended || pending.size === 0 || pending.size > Math.max(1, Math.floor(total * this.backup.tail)) || ran.length === 0) return;
-    const now = Date.now();
-    tail.since ||= now;
-    const sorted = [...ran].sort((a, b) => a - b);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)];
-    for (const id of pending) {
-      const o = this.outstanding.get(id);
-      if (!o || o.backedUp || now - Math.max(o.at, tail.since) <= this.backup.after * median) continue;
-      o.backedUp = true;
-      this.backups.sent++;
-      const { fresh: _, ...first } = o.env;
-      const env: TaskEnvelope = { ...first, backup: true };
-      this.log.info({ taskId: id, op: env.op, outMs: now - o.at, medianMs: median }, 'straggler: sending a backup attempt');
-      await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(env.kind, env.op), encode(env), { msgID: `${this.memo ? `${this.jobId}.` : ''}${id}.backup` })).catch((e: Error) =>
-        this.log.warn({ err: e.message, taskId: id }, 'backup attempt not sent'),
-      );
-    }
   }
 
   async map<I, O>(op: OpDef<I, O>, inputs: I[], opts: MapOptions = {}): Promise<O[]> {

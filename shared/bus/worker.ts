@@ -42,6 +42,8 @@ export interface Worker {
  * model call when the other attempt has stored one.
  */
 export const WINNER_CHECK_MS = 1_000;
+/** After WINNER_CHECK_MS, how often the check repeats (a lost attempt holds a model slot meanwhile). */
+export const WINNER_RECHECK_MS = 250;
 /** How long a worker trusts a job status it read (a cancel stops new tasks at most this late). */
 export const STATUS_TTL_MS = 500;
 
@@ -172,7 +174,7 @@ export function startWorker(o: WorkerOptions): Worker {
     }
     let checking = false;
     const winnerCheck = setInterval(() => {
-      if (checking || lost) return;
+      if (checking || lost || Date.now() - startedAt < WINNER_CHECK_MS) return;
       checking = true;
       o.bus
         .getResult(env.jobId, env.taskId)
@@ -183,7 +185,7 @@ export function startWorker(o: WorkerOptions): Worker {
           }
         }, () => undefined)
         .finally(() => (checking = false));
-    }, WINNER_CHECK_MS);
+    }, WINNER_RECHECK_MS);
     try {
       // A tool op (search, fetch) calls no model: its implementation runs whatever engine the job asked for.
       const engine = op.tool ? extractiveEngine : o.engineFor(env.engine);
