@@ -2,7 +2,7 @@
  * How the openai engine reads a failed model call: retry or not, what it says about the
  * endpoint (for the pool's cap and health), and a bounded reason for the metrics.
  */
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { openaiModule } from './openai-module.ts';
 import type { ModelErrorReason } from '../obs/metrics.ts';
 import type { Outcome } from './pool.ts';
 
@@ -25,6 +25,7 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
 }
 
 export function classify(err: unknown, timedOut: boolean, cancelled: boolean): Failure {
+  const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = openaiModule();
   const late = 'the model server did not answer in time';
   if (err instanceof APIUserAbortError || (err as Error)?.name === 'AbortError') {
     if (timedOut) return { kind: 'transient', message: late, outcome: 'error', reason: 'timeout' };

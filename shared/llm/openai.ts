@@ -14,7 +14,8 @@
  *   samples (`sample` in the op input) send `seed` and are cached apart.
  * * Accounting: calls, tokens, cached calls and dollars per task, metrics per endpoint.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
+import { openaiModule } from './openai-module.ts';
 import type { Logger } from 'pino';
 import { PermanentError, TransientError, type Engine, type EngineResult, type TaskMeta } from './engine.ts';
 import { classify, type Failure } from './failures.ts';
@@ -119,7 +120,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
   const clientFor = (url: string, m: ModelRoute) => {
     const key = `${url}\u0000${m.name}`;
     let c = clients.get(key);
-    if (!c) clients.set(key, (c = new OpenAI({ baseURL: url, apiKey: m.apiKey || 'not-needed', maxRetries: 0 })));
+    if (!c) clients.set(key, (c = new (openaiModule().OpenAI)({ baseURL: url, apiKey: m.apiKey || 'not-needed', maxRetries: 0 })));
     return c;
   };
   const defaultModel = () => {

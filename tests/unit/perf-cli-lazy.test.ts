@@ -7,7 +7,7 @@ import { countTokens } from '../../shared/algo/tokens.ts';
 import { extractHtml } from '../../shared/sources/extract-html.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const LAZY = ['gpt-tokenizer', 'linkedom', '@mozilla/readability', 'mammoth'];
+const LAZY = ['gpt-tokenizer', 'linkedom', '@mozilla/readability', 'mammoth', 'openai'];
 const dir = mkdtempSync(join(tmpdir(), 'cli-lazy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -23,7 +23,7 @@ function loadedBy(args: string[]): string[] {
 }
 
 describe('CLI start-up loads the large packages only when a command uses them', () => {
-  it('llmxmr --help loads none of the tokenizer, HTML and DOCX packages', () => {
+  it('llmxmr --help loads none of the tokenizer, HTML, DOCX and OpenAI client packages', () => {
     expect(loadedBy(['--help'])).toEqual([]);
   }, 180_000);
 
