@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   if (which !== 'v1') {
     const papers = Number(arg('v2-papers', String(V2_INPUT_LIMITS.maxPapers)));
     const record = surveyRecord(papers, Number(arg('v2-mib', '64')) * MiB);
-    results.push(await measure('v2', record, jobs, (jobId, inputKey) => ({ jobId, pipeline: 'v2', engine: 'extractive', seed: 1, params: { inputKey, blocks: 0 } }), root));
+    results.push(await measure('v2', record, jobs, (jobId, inputKey) => ({ jobId, pipeline: 'v2', engine: 'extractive', seed: 1, params: { inputKey, blocks: 0, keepPartial: true } }), root));
   }
   const lines = results.map((r) => {
     const s = `${r.case}: ${r.inputMiB.toFixed(0)} MiB input × ${r.jobs} jobs (${r.succeeded} succeeded) in ${(r.wallMs / 1000).toFixed(0)} s: coordinator peak RSS ${r.peakMiB.toFixed(0)} MiB (idle ${r.idleMiB.toFixed(0)}), ${(r.peakMiB / pod).toFixed(2)} of the pod limit ${pod} MiB, ${(r.peakMiB / GOAL_MIB).toFixed(2)} of the ${GOAL_MIB} MiB goal`;
