@@ -11,9 +11,14 @@ import { Bus } from '../shared/bus/bus.ts';
 import { connectNats } from '../shared/bus/connect.ts';
 import { provision } from '../shared/bus/provision.ts';
 import { names } from '../shared/protocol/names.ts';
+import { streamNames } from '../shared/security/permissions.ts';
 import { submitJob, waitForJob, fetchResult } from '../shared/client/client.ts';
 import type { JobEvent, JobSpecInput } from '../shared/protocol/schemas.ts';
 import type { Role } from '../services/role.ts';
+
+// Every prefix a part provisions reserves its streams' byte limits on the server; the default
+// budget (10 GiB a prefix) would exhaust a private server's disk after a few runs.
+process.env.MR_STORAGE_BYTES ??= '1GiB';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const DATA = resolve(ROOT, '..', 'shared', 'data');
@@ -58,6 +63,11 @@ export function spawnService(role: Role, env: Record<string, string>): ChildProc
     if (code && code !== 0 && sig === null) process.stderr.write(`${role} pid ${child.pid} exited with code ${code}: ${tail}\n`);
   });
   return child;
+}
+
+/** Remove a prefix's streams, buckets and stores from the server (its reservations go with them). */
+export async function dropPrefix(bus: Bus): Promise<void> {
+  for (const s of streamNames(bus.names)) await bus.jsm.streams.delete(s).catch(() => undefined);
 }
 
 /** Wait until `n` processes of a role announce themselves on the bus. */

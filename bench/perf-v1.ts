@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRole, type RoleHandle } from '../services/role.ts';
 import { startFleetSim, type FleetSim } from '../shared/sim/fleet.ts';
-import { DATA, openBus, perfEnv, runJob, say } from './perf-common.ts';
+import { DATA, dropPrefix, openBus, perfEnv, runJob, say } from './perf-common.ts';
 
 export interface V1Run {
   novel: string;
@@ -53,6 +53,7 @@ async function cluster(natsUrl: string, simUrl: string) {
     bus,
     async close() {
       await Promise.all(roles.map((r) => r.stop()));
+      await dropPrefix(bus);
       await nc.drain().catch(() => undefined);
     },
   };

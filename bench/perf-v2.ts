@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { startRole, type RoleHandle } from '../services/role.ts';
 import { startFleetSim } from '../shared/sim/fleet.ts';
 import { startNatsServer } from '../shared/bus/nats-server.ts';
-import { DATA, openBus, perfEnv, runJob, say } from './perf-common.ts';
+import { DATA, dropPrefix, openBus, perfEnv, runJob, say } from './perf-common.ts';
 
 export interface V2ChainRun {
   latencyMs: number;
@@ -92,6 +92,7 @@ async function one(natsUrl: string, input: unknown, o: { latencyMs: number; slot
     return { latencyMs: o.latencyMs, slots: o.slots, makespanMs, calls: s.requests, slotUtilisation: s.slotUtilisation, deadMs, deadByStage: Object.fromEntries([...byStage].map(([k, v]) => [k, { gaps: v.n, ms: Math.round(v.ms) }])) };
   } finally {
     await Promise.all(roles.map((r) => r.stop()));
+    await dropPrefix(bus);
     await nc.drain().catch(() => undefined);
     await sim.close();
   }
