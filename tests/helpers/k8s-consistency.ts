@@ -38,6 +38,9 @@ function effectiveEnv(objs: K8sObject[], c: Json, problems: string[], where: str
  * Variables our containers receive are names the services accept (ENV_KEYS) and parse with
  * the service's own schema; probes point at a container port equal to METRICS_PORT.
  */
+/** Variables read by the Node.js runtime itself rather than by shared/config/env.ts. */
+const RUNTIME_ENV = new Set(['NODE_OPTIONS']);
+
 export function envProblems(objs: K8sObject[], envKeys: readonly string[]): string[] {
   const allowed = new Set(envKeys);
   const out: string[] = [];
@@ -46,7 +49,7 @@ export function envProblems(objs: K8sObject[], envKeys: readonly string[]): stri
       const where = `${id(o)}: container "${c.name}"`;
       const env = effectiveEnv(objs, c, out, where);
       for (const k of Object.keys(env)) {
-        if (!allowed.has(k)) out.push(`${where}: environment variable ${k} is not accepted by shared/config/env.ts`);
+        if (!allowed.has(k) && !RUNTIME_ENV.has(k)) out.push(`${where}: environment variable ${k} is not accepted by shared/config/env.ts`);
       }
       const picked = Object.fromEntries(Object.entries(env).filter(([k]) => allowed.has(k)));
       const parsed = EnvSchema.safeParse(picked);
