@@ -30,7 +30,7 @@ export function say(msg: string): void {
 }
 
 export function perfEnv(natsUrl: string, prefix: string, over: Record<string, string> = {}): Env {
-  return loadEnv({ NATS_URL: natsUrl, MR_PREFIX: prefix, LOG_LEVEL: 'warn', METRICS_PORT: '0', MR_ACK_WAIT_MS: '60000', MR_MAX_DELIVER: '4', ...over });
+  return loadEnv({ NATS_URL: natsUrl, MR_PREFIX: prefix, LOG_LEVEL: 'warn', METRICS_PORT: '0', MR_ACK_WAIT_MS: '60000', MR_MAX_DELIVER: '4', MR_STORAGE_BYTES: process.env.MR_STORAGE_BYTES!, ...over });
 }
 
 /** The env as strings, for a child process. */
