@@ -1,6 +1,7 @@
 /**
  * `llmxmr auth …`: credentials for a cluster.
- *   init --dir D --users alice,bob   nats.conf (one user per role + admin + each publisher) and D/<name>.env
+ *   init --dir D --users alice,bob   nats.conf (one user per role + admin + each publisher), D/<name>.env
+ *                                    (publishers and admin: an HTTP API token too) and the gateway's http-users.json
  *   provision                         create or update the streams (run once with the admin credential)
  *   k8s [--out DIR]                   the checked-in deploy/k8s server users and password variables
  *   k8s-secrets [--namespace NS]      per-role Secrets with fresh passwords, to apply (never commit them)
@@ -14,7 +15,7 @@ import { connectNats } from '../../shared/bus/connect.ts';
 import { provision } from '../../shared/bus/provision.ts';
 import { retentionFrom } from '../../shared/bus/limits.ts';
 import { names } from '../../shared/protocol/names.ts';
-import { authInitFiles, k8sAuthConf, k8sNatsEnvPatch, k8sSecrets } from '../../shared/security/auth-init.ts';
+import { HTTP_USERS_FILE, authInitFiles, k8sAuthConf, k8sNatsEnvPatch, k8sSecrets } from '../../shared/security/auth-init.ts';
 import { UsageError } from '../common.ts';
 
 /** A password of 24 random bytes, URL-safe (no quoting trouble in env files or configs). */
@@ -40,6 +41,7 @@ export function authInit(o: InitOptions): string[] {
       password: newPassword,
       storeDir: join(dir, 'jetstream'),
       url: o.url ?? 'nats://127.0.0.1:4222',
+      httpUsersPath: join(dir, HTTP_USERS_FILE),
     });
   } catch (e) {
     throw new UsageError((e as Error).message);
@@ -59,7 +61,7 @@ export function registerAuth(program: Command): void {
   const auth = program.command('auth').description('NATS credentials: one user per role and per publisher, least privilege');
   auth
     .command('init')
-    .description('write DIR/nats.conf (JetStream, one user per role, admin, one per publisher) and DIR/<name>.env for each')
+    .description('write DIR/nats.conf (JetStream, one user per role, admin, one per publisher), DIR/<name>.env for each, and the HTTP gateway\'s DIR/http-users.json')
     .requiredOption('--dir <dir>', 'where to write the files (created mode 0700; files are 0600)')
     .option('--users <names>', 'publishers, comma-separated (e.g. alice,bob)', '')
     .option('--prefix <prefix>', 'name prefix of the cluster (default: $MR_PREFIX, else "mr")')
@@ -72,7 +74,8 @@ export function registerAuth(program: Command): void {
         `${paths.map((p) => `wrote ${p}`).join('\n')}\n` +
           `next: nats-server -c ${join(dir, 'nats.conf')}\n` +
           `      (set -a; . ${join(dir, 'admin.env')}; llmxmr auth provision)    # once, as administrator\n` +
-          `      (set -a; . ${join(dir, 'mapper.env')}; llmxmr service mapper)   # each service with its own file\n`,
+          `      (set -a; . ${join(dir, 'mapper.env')}; llmxmr service mapper)   # each service with its own file\n` +
+          `      (set -a; . ${join(dir, 'gateway.env')}; llmxmr service gateway) # HTTP API: each publisher's LLMXMR_HTTP_TOKEN acts as that user\n`,
       );
     });
 

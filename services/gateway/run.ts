@@ -10,6 +10,7 @@ import type { Env } from '../../shared/config/env.ts';
 import { defaultEngineName } from '../../shared/llm/select.ts';
 import { createServer } from 'node:net';
 import { buildGateway, listenGateway } from './server.ts';
+import { loadHttpUsers } from './auth.ts';
 
 /** The first port from `port` on (at most 32 tried) that nothing on this host listens on. */
 export async function firstFreePort(port: number, host: string): Promise<number> {
@@ -33,22 +34,23 @@ export interface RunningGateway {
 
 export async function startGatewayServer(bus: Bus, env: Env, log: Logger, at: { port?: number; host?: string; registry?: Registry; nextFree?: boolean } = {}): Promise<RunningGateway> {
   const token = env.LLMXMR_HTTP_TOKEN;
+  const users = env.LLMXMR_HTTP_USERS_FILE ? loadHttpUsers(env.LLMXMR_HTTP_USERS_FILE) : [];
   if (at.nextFree) {
     const wanted = at.port ?? env.HTTP_PORT;
     const port = wanted === 0 ? 0 : await firstFreePort(wanted, at.host ?? env.HTTP_HOST);
     if (port !== wanted) log.warn({ wanted, port }, `HTTP port ${wanted} is taken on this host; the console is on ${port}`);
     at = { ...at, port };
   }
-  const app = await buildGateway({ bus, token, log, bodyLimitBytes: env.HTTP_BODY_LIMIT_MB * 1024 * 1024, defaultEngine: defaultEngineName(env), registry: at.registry });
+  const app = await buildGateway({ bus, token, log, bodyLimitBytes: env.HTTP_BODY_LIMIT_MB * 1024 * 1024, defaultEngine: defaultEngineName(env), registry: at.registry, users });
   let url: string;
   try {
-    url = await listenGateway(app, { port: at.port ?? env.HTTP_PORT, host: at.host ?? env.HTTP_HOST, token });
+    url = await listenGateway(app, { port: at.port ?? env.HTTP_PORT, host: at.host ?? env.HTTP_HOST, token, users: users.length });
   } catch (e) {
     await app.close().catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') throw new Error(`the HTTP port ${at.port ?? env.HTTP_PORT} is taken on this host: choose another (HTTP_PORT, or --http PORT)`);
     throw e;
   }
-  log.info({ url, auth: token ? 'bearer token' : 'none (loopback only)' }, 'HTTP API and console listening');
+  log.info({ url, auth: token || users.length ? 'bearer token' : 'none (loopback only)', publishers: users.map((u) => u.user) }, 'HTTP API and console listening');
   return { app, url, close: () => app.close() };
 }

@@ -10,7 +10,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../../shared/obs/metrics.ts';
 import type { Bus } from '../../shared/bus/bus.ts';
 import type { EngineName } from '../../shared/protocol/schemas.ts';
-import { bearerCheck, checkBind } from './auth.ts';
+import { bearerAuth, checkBind, type HttpUser } from './auth.ts';
 import { HttpError, installErrorHandling } from './http.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerEventRoutes } from './routes/events.ts';
@@ -23,8 +23,10 @@ export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
 
 export interface GatewayOptions {
   bus: Bus;
-  /** Bearer token every /api request must carry; none: the server must listen on loopback only. */
+  /** The operator's bearer token (acts as the administrator); with no token and no users, the server must listen on loopback only. */
   token?: string;
+  /** Publishers' tokens (by sha-256): each acts as its user, on that user's own jobs only. */
+  users?: HttpUser[];
   log?: Logger;
   /** Largest accepted request body in bytes (default 32 MiB). */
   bodyLimitBytes?: number;
@@ -75,17 +77,21 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   const app = Fastify({ bodyLimit, logger: false, forceCloseConnections: true, return503OnClosing: true });
   installErrorHandling(app, log, bodyLimit);
   if (o.registry) instrument(app, o.registry);
-  const authorized = bearerCheck(o.token);
+  const authorized = bearerAuth({ token: o.token, users: o.users });
   const natsUp = connectionState(o.bus, app);
 
   await app.register(
     async (api) => {
+      api.decorateRequest('caller', null as never);
       api.addHook('onRequest', async (req, reply) => {
-        if (!authorized(req.headers.authorization)) {
+        const caller = authorized(req.headers.authorization);
+        if (!caller) {
           void reply.header('www-authenticate', 'Bearer realm="llmxmr"');
-          throw new HttpError(401, req.headers.authorization ? 'wrong bearer token' : 'this API needs a bearer token: send "Authorization: Bearer <LLMXMR_HTTP_TOKEN>"');
+          throw new HttpError(401, req.headers.authorization ? 'wrong bearer token' : 'this API needs a bearer token: send "Authorization: Bearer <token>" (your LLMXMR_HTTP_TOKEN)');
         }
+        req.caller = caller;
       });
+      api.get('/whoami', async (req) => (req.caller.admin ? { role: 'admin' } : { role: 'publisher', user: req.caller.user }));
       api.setNotFoundHandler((req, reply) => {
         void reply.code(404).send({ error: `no API route ${req.method} ${req.url.split('?')[0]}: the routes are listed in docs/http-api.md` });
       });
@@ -110,11 +116,13 @@ export interface ListenOptions {
   port: number;
   host: string;
   token?: string;
+  /** How many publisher tokens the app accepts (any: the API is never open). */
+  users?: number;
 }
 
 /** Bind the app, refusing a non-loopback host without a token. Returns the console's address. */
 export async function listenGateway(app: FastifyInstance, o: ListenOptions): Promise<string> {
-  checkBind(o.host, o.token);
+  checkBind(o.host, o.token, o.users);
   await app.listen({ port: o.port, host: o.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;

@@ -55,6 +55,8 @@ export const EnvSchema = z.object({
   METRICS_PORT: int(9464, 0, 65535),
   /** Bearer token of the HTTP API (gateway, `up --http`); without one it serves on loopback only. */
   LLMXMR_HTTP_TOKEN: z.string().optional(),
+  /** Publishers' HTTP tokens by sha-256 (`http-users.json` of `llmxmr auth init --users …`): each acts as its user only. */
+  LLMXMR_HTTP_USERS_FILE: z.string().min(1).optional(),
   /** Port (0: any free one) and interface of the gateway's HTTP API and console. */
   HTTP_PORT: int(8080, 0, 65535),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),

@@ -5,6 +5,7 @@
  */
 import { authorizationBlock, natsServerConfig, type ConfigUser, type SecurityRole } from './permissions.ts';
 import { names as makeNames } from '../protocol/names.ts';
+import { createHash } from 'node:crypto';
 
 /** The service roles, each one user (several replicas of a role share it). */
 export const SERVICE_USERS = ['admin', 'coordinator', 'mapper', 'convolver', 'reducer', 'gateway'] as const;
@@ -17,10 +18,23 @@ export interface AuthInitOptions {
   users: string[];
   /** A fresh secret for each user name. */
   password(name: string): string;
+  /** A fresh HTTP API token for each publisher, and `admin` (default: `password` of `http:<name>`). */
+  httpToken?(name: string): string;
   /** JetStream store directory written into nats.conf. */
   storeDir: string;
   /** Server address written into each .env file. */
   url: string;
+  /** Where the gateway finds the users file (written into gateway.env; default: beside nats.conf as `http-users.json`). */
+  httpUsersPath?: string;
+}
+
+/** The file of publishers' HTTP token hashes the gateway reads (LLMXMR_HTTP_USERS_FILE). */
+export const HTTP_USERS_FILE = 'http-users.json';
+
+/** The users file's text: each publisher with the sha-256 (hex) of its HTTP token. */
+export function httpUsersJson(tokens: { user: string; token: string }[]): string {
+  const users = tokens.map((t) => ({ user: t.user, sha256: createHash('sha256').update(t.token).digest('hex') }));
+  return `${JSON.stringify({ version: 1, users }, null, 2)}\n`;
 }
 
 export interface UserCredential {
@@ -50,11 +64,22 @@ export function credentials(o: AuthInitOptions): UserCredential[] {
   ];
 }
 
-function envFile(c: UserCredential, o: AuthInitOptions): string {
+const httpTokenOf = (o: AuthInitOptions, name: string) => (o.httpToken ?? ((n: string) => o.password(`http:${n}`)))(name);
+
+/** The HTTP API lines of a user's .env: a publisher's own token, the gateway's users file and admin token, the admin's token. */
+function httpLines(c: UserCredential, o: AuthInitOptions, usersPath: string): string[] {
+  if (c.role === 'client') return [`# HTTP API token of publisher "${c.name}": through the gateway it sees and acts on its own jobs only`, `LLMXMR_HTTP_TOKEN=${httpTokenOf(o, c.name)}`];
+  if (c.role === 'admin') return ['# HTTP API token of the operator: through the gateway it sees and acts on every job', `LLMXMR_HTTP_TOKEN=${httpTokenOf(o, 'admin')}`];
+  if (c.role === 'gateway') return ['# HTTP API: the operator token, and each publisher token by its sha-256', `LLMXMR_HTTP_TOKEN=${httpTokenOf(o, 'admin')}`, `LLMXMR_HTTP_USERS_FILE=${usersPath}`];
+  return [];
+}
+
+function envFile(c: UserCredential, o: AuthInitOptions, usersPath: string): string {
   const what = c.role === 'client' ? `publisher "${c.name}" (may submit, follow, fetch and cancel only its own jobs)` : `the ${c.role} role`;
   return [
     `# NATS credentials of ${what}`,
     `# for the llmxmapreduce cluster under prefix "${o.prefix}". Keep this file private (mode 0600).`,
+    ...httpLines(c, o, usersPath),
     `NATS_URL=${o.url}`,
     `NATS_USER=${c.name}`,
     `NATS_PASS=${c.password}`,
@@ -63,14 +88,16 @@ function envFile(c: UserCredential, o: AuthInitOptions): string {
   ].join('\n');
 }
 
-/** File name → content: `nats.conf` and `<name>.env` for every user. */
+/** File name → content: `nats.conf`, `<name>.env` for every user, and the gateway's `http-users.json`. */
 export function authInitFiles(o: AuthInitOptions): Map<string, string> {
   makeNames(o.prefix); // validates the prefix
   const creds = credentials(o);
   const users: ConfigUser[] = creds.map((c) => ({ user: c.name, password: c.password, role: c.role }));
   const files = new Map<string, string>();
   files.set('nats.conf', natsServerConfig({ prefix: o.prefix, users, storeDir: o.storeDir }));
-  for (const c of creds) files.set(`${c.name}.env`, envFile(c, o));
+  const usersPath = o.httpUsersPath ?? HTTP_USERS_FILE;
+  for (const c of creds) files.set(`${c.name}.env`, envFile(c, o, usersPath));
+  files.set(HTTP_USERS_FILE, httpUsersJson(creds.filter((c) => c.role === 'client').map((c) => ({ user: c.name, token: httpTokenOf(o, c.name) }))));
   return files;
 }
 
@@ -129,8 +156,17 @@ export function k8sNatsEnvPatch(): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Secret manifests with fresh passwords, for an operator to apply (never checked in). */
+/**
+ * Secret manifests with fresh passwords, for an operator to apply (never checked in). The
+ * publisher's Secret also holds its HTTP API token (`http-token`), and the gateway's the users
+ * file with that token's hash (`http-users.json`, mounted as LLMXMR_HTTP_USERS_FILE).
+ */
 export function k8sSecrets(password: (user: string) => string, namespace?: string): string {
+  const publisherToken = password(`http:${K8S_PUBLISHER}`);
+  const extra: Partial<Record<string, string[]>> = {
+    [K8S_PUBLISHER]: [`  http-token: ${JSON.stringify(publisherToken)}`],
+    gateway: [`  ${HTTP_USERS_FILE}: ${JSON.stringify(httpUsersJson([{ user: K8S_PUBLISHER, token: publisherToken }]))}`],
+  };
   return K8S_USERS.map((u) =>
     [
       'apiVersion: v1',
@@ -142,6 +178,7 @@ export function k8sSecrets(password: (user: string) => string, namespace?: strin
       'stringData:',
       `  user: ${u}`,
       `  password: ${JSON.stringify(password(u))}`,
+      ...(extra[u] ?? []),
     ].join('\n'),
   ).join('\n---\n') + '\n';
 }

@@ -110,9 +110,9 @@ function managementDeny(): string[] {
  * The permissions of one role for the cluster under `prefix`. `inbox` is the inbox prefix of the
  * user holding them (see `inboxPrefixFor`); `user` is a publisher's own name (role `client`),
  * which scopes its submission, upload, request and event subjects (default: the inbox's last
- * token).
+ * token). `publishers`: the publishers the gateway may submit for (its HTTP users).
  */
-export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_INBOX', user?: string): Permissions {
+export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_INBOX', user?: string, publishers: string[] = []): Permissions {
   const n = makeNames(prefix);
   const o = ownerNames(prefix);
   const p = n.prefix;
@@ -206,7 +206,7 @@ export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_IN
     };
   }
 
-  if (role === 'gateway') return gatewayPermissions(n, inboxSub);
+  if (role === 'gateway') return gatewayPermissions(n, inboxSub, publishers);
 
   // client: a publisher, confined to its own subjects; it never reads or writes a store
   const me = userToken(user ?? inbox.split('.').pop()!);
@@ -242,8 +242,10 @@ export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_IN
  * The HTTP gateway: an operator's view behind its own bearer token. Reads every job's status,
  * events and result; submits (uploads to the blob store, never purging it), cancels, stores
  * outline reviews (create-only) and retries dead letters. Runs no task, writes no result or event.
+ * For each of `publishers` (its HTTP users) it may also submit and upload on that user's own
+ * subjects, so the coordinator records the user as the job's owner; no other user's.
  */
-function gatewayPermissions(n: Names, inboxSub: string): Permissions {
+function gatewayPermissions(n: Names, inboxSub: string, publishers: string[]): Permissions {
   const [o, p, b, s] = [ownerNames(n.prefix), n.prefix, n.buckets, n.streams];
   const durables = (['map', 'convolve', 'reduce'] as const).map((k) => `${API}.CONSUMER.INFO.${s.tasks}.${n.consumers[k]}`);
   return {
@@ -257,11 +259,12 @@ function gatewayPermissions(n: Names, inboxSub: string): Permissions {
         ...[`${API}.STREAM.MSG.GET.${s.events}`, ...orderedConsumer(s.events)],
         ...[...objRead(n.objectStore), `$O.${n.objectStore}.>`, ...objRead(o.finalStore)],
         ...[`${API}.STREAM.MSG.GET.${s.dlq}`, `${API}.STREAM.MSG.DELETE.${s.dlq}`, ...orderedConsumer(s.dlq)],
+        ...publishers.flatMap((u) => [o.submitAs(u), `${p}.uploads.${userToken(u)}.*`]),
       ],
       deny: [
         ...managementDeny().filter((x) => !x.includes('.STREAM.PURGE.')),
         ...streamNames(n).filter((x) => x !== `KV_${b.results}`).map((x) => `${API}.STREAM.PURGE.${x}`),
-        ...[`$O.${o.finalStore}.>`, `${p}.events.>`, `${p}.dlq.>`, `${p}.uploads.>`, `${p}.api.>`, '$JS.ACK.>'],
+        ...[`$O.${o.finalStore}.>`, `${p}.events.>`, `${p}.dlq.>`, `${p}.api.>`, '$JS.ACK.>'],
       ],
     },
     subscribe: { allow: [inboxSub] },
@@ -319,6 +322,7 @@ export function userInbox(u: ConfigUser): string {
 function userEntries(o: ServerConfigOptions): string {
   if (o.users.length === 0) throw new Error('at least one user is needed');
   const seen = new Set<string>();
+  const publishers = o.users.flatMap((u) => (u.role === 'client' && u.user ? [u.user] : []));
   const users = o.users.map((u) => {
     if (!SECURITY_ROLES.includes(u.role)) throw new Error(`unknown role "${u.role}" (known: ${SECURITY_ROLES.join(', ')})`);
     const id = u.user ?? u.nkey;
@@ -328,7 +332,7 @@ function userEntries(o: ServerConfigOptions): string {
     if (u.user && !u.password && !u.passwordEnv) throw new Error(`user "${u.user}" has no password`);
     if (u.passwordEnv && !/^[A-Z_][A-Z0-9_]*$/.test(u.passwordEnv)) throw new Error(`"${u.passwordEnv}" is not an environment variable name`);
     if (u.nkey && !/^U[A-Z2-7]{55}$/.test(u.nkey)) throw new Error(`"${u.nkey}" is not a user nkey (public key starting with "U")`);
-    const perms = rolePermissions(o.prefix, u.role, userInbox(u), u.user ?? u.nkey);
+    const perms = rolePermissions(o.prefix, u.role, userInbox(u), u.user ?? u.nkey, publishers);
     const secret = u.passwordEnv ? `$${u.passwordEnv}` : q(u.password!);
     const ident = u.user ? `user: ${q(u.user)}, password: ${secret}` : `nkey: ${q(u.nkey!)}`;
     const ind = '        ';

@@ -61,7 +61,7 @@ describe('auth init', () => {
   const files = authInitFiles({ prefix: 'mr', users: ['alice', 'bob'], password: (n) => `pw-${n}`, storeDir: '/var/js', url: 'nats://h:4222' });
 
   it('writes a config with every role, the admin and each publisher, and one env file each', () => {
-    expect([...files.keys()].sort()).toEqual(['admin.env', 'alice.env', 'bob.env', 'convolver.env', 'coordinator.env', 'gateway.env', 'mapper.env', 'nats.conf', 'reducer.env']);
+    expect([...files.keys()].sort()).toEqual(['admin.env', 'alice.env', 'bob.env', 'convolver.env', 'coordinator.env', 'gateway.env', 'http-users.json', 'mapper.env', 'nats.conf', 'reducer.env']);
     const conf = files.get('nats.conf')!;
     for (const u of ['admin', 'coordinator', 'mapper', 'convolver', 'reducer', 'gateway', 'alice', 'bob']) expect(conf).toContain(`user: "${u}", password: "pw-${u}"`);
     expect(conf).toContain('"mr.jobs.submit.alice"');

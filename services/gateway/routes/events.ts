@@ -10,7 +10,8 @@ import { TERMINAL } from '../../../shared/client/client.ts';
 import { isTerminalEvent } from '../summary.ts';
 import { followJobEvents, lastJobEvent } from '../job-events.ts';
 import { HttpError } from '../http.ts';
-import { jobIdParam, statusOr404 } from './jobs.ts';
+import { statusOr404 } from './jobs.ts';
+import { callerOf } from '../access.ts';
 
 export interface EventRoutesOptions {
   bus: Bus;
@@ -31,9 +32,9 @@ function lastEventId(header: string | string[] | undefined, query: unknown): num
 export function registerEventRoutes(app: FastifyInstance, o: EventRoutesOptions): void {
   const { bus } = o;
   app.get('/jobs/:id/events', async (req, reply) => {
-    const jobId = jobIdParam(req.params);
     const after = lastEventId(req.headers['last-event-id'], req.query);
-    const status = await statusOr404(bus, jobId);
+    const status = await statusOr404(bus, req.params, callerOf(req));
+    const jobId = status.jobId;
     // A job that has ended gets its stored events and the end of the stream, even if its
     // terminal event is no longer kept.
     const endedBefore = TERMINAL.has(status.state);

@@ -15,6 +15,8 @@ import { toBibtex, type Reference } from '../../../shared/algo/citations.ts';
 import { digestEvents, usageOf, wallTime, type UsageSummary } from '../summary.ts';
 import { lastJobEvent, readJobEvents } from '../job-events.ts';
 import { HttpError } from '../http.ts';
+import { callerOf, statusFor, submitAs } from '../access.ts';
+import type { Caller } from '../auth.ts';
 
 export interface JobRoutesOptions {
   bus: Bus;
@@ -22,17 +24,16 @@ export interface JobRoutesOptions {
   defaultEngine: EngineName;
 }
 
-/** The job id of a route, checked; unknown jobs are a 404. */
+/** The job id of a route, checked. */
 export function jobIdParam(params: unknown): string {
   const id = JobIdSchema.safeParse((params as { id?: unknown }).id);
   if (!id.success) throw new HttpError(400, `invalid job id: ${id.error.issues[0]?.message}`);
   return id.data;
 }
 
-export async function statusOr404(bus: Bus, jobId: string): Promise<JobStatus> {
-  const s = await bus.getStatus(jobId);
-  if (!s) throw new HttpError(404, `no job ${jobId} on this cluster (see GET /api/jobs)`);
-  return s;
+/** The job of a route for the caller of the request: 404 when unknown, 403 when another user's. */
+export function statusOr404(bus: Bus, params: unknown, caller: Caller): Promise<JobStatus> {
+  return statusFor(bus, jobIdParam(params), caller);
 }
 
 const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }).strict();
@@ -55,12 +56,12 @@ function row(s: JobStatus, usage: UsageSummary | null, wallMs: number | null) {
   };
 }
 
-/** Every job status in the bucket, newest first. */
-async function allStatuses(bus: Bus): Promise<JobStatus[]> {
+/** Every job status in the bucket the caller may see (a publisher: its own), newest first. */
+async function allStatuses(bus: Bus, caller: Caller): Promise<JobStatus[]> {
   const out: JobStatus[] = [];
   for await (const k of await bus.jobs.keys()) {
     const s = await bus.getStatus(k);
-    if (s) out.push(s);
+    if (s && (caller.admin || s.owner === caller.user)) out.push(s);
   }
   const when = (s: JobStatus) => Date.parse(s.submittedAt ?? s.startedAt ?? '') || 0;
   return out.sort((a, b) => when(b) - when(a) || b.jobId.localeCompare(a.jobId));
@@ -99,15 +100,19 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRoutesOptions): vo
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new HttpError(400, `the body must be a JSON object (a job spec, or {"pipeline":"v1","document":…} / {"pipeline":"v2","record":…}); got ${Array.isArray(body) ? 'an array' : body === null || body === undefined ? 'nothing' : typeof body}`);
     }
+    const caller = callerOf(req);
     try {
       if (isInlineJob(body)) {
         const parsed = InlineJobSchema.safeParse(body);
         if (!parsed.success) throw new HttpError(400, `invalid job: ${issuesLine(parsed.error)}`);
-        const spec = await submitInline(bus, parsed.data, { engine: o.defaultEngine });
+        const job = { ...parsed.data, jobId: parsed.data.jobId ?? newJobId(parsed.data.pipeline === 'v1' ? 'ask' : 'survey') };
+        const spec = await submitAs(bus, caller, job.jobId, (b) => submitInline(b, job, { engine: o.defaultEngine }));
         return reply.code(202).send({ jobId: spec.jobId });
       }
       const b = body as Record<string, unknown>;
-      const spec = await submitJob(bus, { ...b, jobId: (b.jobId as string | undefined) ?? newJobId() } as never);
+      const jobId = JobIdSchema.safeParse(b.jobId).success ? (b.jobId as string) : b.jobId === undefined ? newJobId() : undefined;
+      if (!jobId) throw new HttpError(400, `invalid job: jobId: ${JobIdSchema.safeParse(b.jobId).error?.issues[0]?.message}`);
+      const spec = await submitAs(bus, caller, jobId, (bus) => submitJob(bus, { ...b, jobId } as never));
       return reply.code(202).send({ jobId: spec.jobId });
     } catch (e) {
       if (e instanceof V2InputError) throw new HttpError(400, `invalid record: ${e.message}`);
@@ -119,7 +124,7 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRoutesOptions): vo
   app.get('/jobs', async (req) => {
     const q = ListQuery.safeParse(req.query);
     if (!q.success) throw new HttpError(400, `bad query: ${issuesLine(q.error)}`);
-    const page = (await allStatuses(bus)).slice(0, q.data.limit);
+    const page = (await allStatuses(bus, callerOf(req))).slice(0, q.data.limit);
     const jobs = await Promise.all(
       page.map(async (s) => {
         const { usage, wall } = await listUsage(bus, s);
@@ -130,7 +135,7 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRoutesOptions): vo
   });
 
   app.get('/jobs/:id', async (req) => {
-    const s = await statusOr404(bus, jobIdParam(req.params));
+    const s = await statusOr404(bus, req.params, callerOf(req));
     const d = digestEvents((await readJobEvents(bus, s.jobId)).map((e) => e.event));
     return {
       ...row(s, d.usage, wallTime(s, d.wallMs)),
@@ -147,7 +152,7 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRoutesOptions): vo
   app.get('/jobs/:id/result', async (req, reply) => {
     const q = ResultQuery.safeParse(req.query);
     if (!q.success) throw new HttpError(400, `bad query: ${issuesLine(q.error)} (format is md, json or bibtex)`);
-    const s = await statusOr404(bus, jobIdParam(req.params));
+    const s = await statusOr404(bus, req.params, callerOf(req));
     if (!s.resultKey) throw new HttpError(404, `job ${s.jobId} has no result (state: ${s.state}${s.error ? `: ${s.error}` : ''})`);
     const r = (await fetchResult(bus, s)) as Record<string, any>;
     if (q.data.format === 'json') return reply.header('content-type', 'application/json; charset=utf-8').send(r);
@@ -158,7 +163,7 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRoutesOptions): vo
   });
 
   app.post('/jobs/:id/cancel', async (req, reply) => {
-    const s = await statusOr404(bus, jobIdParam(req.params));
+    const s = await statusOr404(bus, req.params, callerOf(req));
     if (TERMINAL.has(s.state)) throw new HttpError(409, `job ${s.jobId} has already ${s.state === 'cancelled' ? 'been cancelled' : s.state}; nothing to cancel`);
     await cancelJob(bus, s.jobId);
     return reply.code(202).send({ jobId: s.jobId, cancelRequested: true });

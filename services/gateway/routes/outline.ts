@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Bus } from '../../../shared/bus/bus.ts';
 import { ReviewError, getOutline, putOutline, resumeJob } from '../../../shared/client/outline.ts';
 import { HttpError } from '../http.ts';
-import { jobIdParam, statusOr404 } from './jobs.ts';
+import { statusOr404 } from './jobs.ts';
+import { callerOf, recordQueued, submitterBus } from '../access.ts';
 
 /** A review operation whose refusal is the caller's to fix: 409 with the reason. */
 async function review<T>(f: () => Promise<T>): Promise<T> {
@@ -29,19 +30,22 @@ function outlineOf(body: unknown): unknown {
 export function registerOutlineRoutes(app: FastifyInstance, o: { bus: Bus }): void {
   const { bus } = o;
   app.get('/jobs/:id/outline', async (req) => {
-    const s = await statusOr404(bus, jobIdParam(req.params));
+    const s = await statusOr404(bus, req.params, callerOf(req));
     return review(() => getOutline(bus, s.jobId));
   });
 
   app.put('/jobs/:id/outline', async (req, reply) => {
-    const s = await statusOr404(bus, jobIdParam(req.params));
-    const r = await review(() => putOutline(bus, s.jobId, outlineOf(req.body)));
+    const s = await statusOr404(bus, req.params, callerOf(req));
+    const caller = callerOf(req);
+    // A finished survey's edit starts a rerun, submitted as the caller (the survey's owner).
+    const r = await review(() => putOutline(submitterBus(bus, caller), s.jobId, outlineOf(req.body)));
+    if (r.ok && r.rerunJobId && !caller.admin) await recordQueued(bus, caller.user, { jobId: r.rerunJobId, pipeline: 'v2' });
     if (!r.ok) return reply.code(400).send({ error: `the outline was not stored: ${r.problems.join('; ')}`, problems: r.problems });
     return reply.code(r.rerunJobId ? 202 : 200).send(r);
   });
 
   app.post('/jobs/:id/resume', async (req, reply) => {
-    const s = await statusOr404(bus, jobIdParam(req.params));
+    const s = await statusOr404(bus, req.params, callerOf(req));
     if (s.state !== 'paused') throw new HttpError(409, `job ${s.jobId} is ${s.state}, not paused: there is nothing to resume`);
     return reply.code(202).send(await review(() => resumeJob(bus, s.jobId)));
   });
