@@ -64,7 +64,14 @@ export function credentials(o: AuthInitOptions): UserCredential[] {
   ];
 }
 
-const httpTokenOf = (o: AuthInitOptions, name: string) => (o.httpToken ?? ((n: string) => o.password(`http:${n}`)))(name);
+const issued = new WeakMap<AuthInitOptions, Map<string, string>>();
+/** A user's HTTP token, made once per run (the .env file and the users file must agree). */
+function httpTokenOf(o: AuthInitOptions, name: string): string {
+  let m = issued.get(o);
+  if (!m) issued.set(o, (m = new Map()));
+  if (!m.has(name)) m.set(name, (o.httpToken ?? ((n: string) => o.password(`http:${n}`)))(name));
+  return m.get(name)!;
+}
 
 /** The HTTP API lines of a user's .env: a publisher's own token, the gateway's users file and admin token, the admin's token. */
 function httpLines(c: UserCredential, o: AuthInitOptions, usersPath: string): string[] {

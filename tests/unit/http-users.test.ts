@@ -26,6 +26,13 @@ describe('auth init for the HTTP API', () => {
     expect(files.get('http-users.json')).not.toContain('token-of');
   });
 
+  it('writes the same random token into the .env file and, hashed, into the users file', () => {
+    let n = 0;
+    const random = authInitFiles({ prefix: 'mr', users: ['carol'], password: () => `random-${n++}-0123456789`, storeDir: '/js', url: 'nats://h:4222' });
+    const token = /^LLMXMR_HTTP_TOKEN=(.*)$/m.exec(random.get('carol.env')!)![1];
+    expect(JSON.parse(random.get('http-users.json')!).users).toEqual([{ user: 'carol', sha256: tokenHash(token) }]);
+  });
+
   it('lets the gateway submit and upload for its publishers only', () => {
     const gw = rolePermissions('mr', 'gateway', '_INBOX.gateway', 'gateway', ['alice']);
     expect(gw.publish.allow).toEqual(expect.arrayContaining(['mr.jobs.submit.alice', 'mr.uploads.alice.*']));
