@@ -8,6 +8,9 @@ survey's Markdown (and BibTeX with --bibtex) when it succeeds.
 
     LLMXMR_HTTP_TOKEN=... python3 publish.py --url http://127.0.0.1:8080 --input topics.jsonl
 
+Use your own publisher token: `llmxmr auth init --users alice` writes it into alice.env. With it
+the job is alice's, and only alice (or the cluster's operator) can follow, fetch or cancel it.
+
 Exit codes: 0 the survey was written; 1 the job failed or the server could not be reached;
 2 the request was refused (the API's error is printed as it is).
 """
@@ -161,8 +164,10 @@ def main(argv=None):
     except (ValueError, TypeError) as e:
         raise SystemExit("publish.py: --params is not a JSON object: %s" % e)
     try:
+        me = api.call("GET", "/api/whoami")
         job_id = api.call("POST", "/api/jobs", {"pipeline": "v2", "record": record, "params": params})["jobId"]
-        say("job %s submitted: %s" % (job_id, record.get("title", "?") if isinstance(record, dict) else "?"))
+        who = me.get("user") or "the operator"
+        say("job %s submitted as %s: %s" % (job_id, who, record.get("title", "?") if isinstance(record, dict) else "?"))
         end = follow(api, job_id, a.quiet)
         status = api.call("GET", "/api/jobs/" + job_id)
         if status["state"] != "succeeded":

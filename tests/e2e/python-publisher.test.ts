@@ -1,19 +1,19 @@
 /**
- * The Python publisher (examples/python/publish.py, standard library only) against a real
- * cluster and gateway: it submits a survey from a topic JSONL line over HTTP, follows the
- * job's events, and writes the Markdown; a bad record gets the API's error and exit code 2.
+ * The Python publisher (examples/python/publish.py, standard library only) against a cluster
+ * run from `llmxmr auth init --users alice,bob`'s files (every service under its own role's
+ * credential, the gateway under the gateway's): with alice's token it submits a survey from a
+ * topic JSONL line over HTTP, follows the job's events and writes the Markdown; bob's token can
+ * neither read that job, its result or its events, nor cancel it. A bad record gets the API's
+ * error and exit code 2.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { ROOT } from '../helpers/cluster.ts';
-import { listenGateway } from '../../services/gateway/server.ts';
-import { gatewayCluster, type GatewayCluster } from '../helpers/gateway.ts';
+import { usersGateway, type UsersGateway } from '../helpers/users-gateway.ts';
 
-const TOKEN = 'python-publisher-token-42';
 const SCRIPT = join(ROOT, 'examples/python/publish.py');
 
 /** Six abstracts on two directions of one topic (written for this test). */
@@ -37,15 +37,16 @@ function runPython(args: string[], env: Record<string, string>): Promise<{ code:
   });
 }
 
-let g: GatewayCluster;
-let app: FastifyInstance;
+let g: UsersGateway;
 let url: string;
 const dir = mkdtempSync(join(tmpdir(), 'llmxmr-py-'));
 
+/** A request to the listening gateway with `name`'s token. */
+const http = (name: string, path: string, method = 'GET') => fetch(new URL(path, url), { method, headers: { authorization: `Bearer ${g.token(name)}` } });
+
 beforeAll(async () => {
-  g = await gatewayCluster({ token: TOKEN });
-  app = g.app;
-  url = await listenGateway(app, { port: 0, host: '127.0.0.1', token: TOKEN });
+  g = await usersGateway('py', ['alice', 'bob']);
+  url = g.gateway.url;
 }, 60_000);
 afterAll(async () => g?.close());
 
@@ -54,7 +55,7 @@ describe('examples/python/publish.py', () => {
     const input = join(dir, 'topics.jsonl');
     writeFileSync(input, `${JSON.stringify({ title: 'unused first line', papers: [] })}\n${JSON.stringify(topic())}\n`);
     const out = join(dir, 'out');
-    const r = await runPython(['--url', url, '--input', input, '--line', '2', '--out', out, '--bibtex'], { LLMXMR_HTTP_TOKEN: TOKEN });
+    const r = await runPython(['--url', url, '--input', input, '--line', '2', '--out', out, '--bibtex'], { LLMXMR_HTTP_TOKEN: g.token('alice') });
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout.trim());
     const md = readFileSync(summary.markdown, 'utf8');
@@ -65,14 +66,29 @@ describe('examples/python/publish.py', () => {
     // progress came from the event stream, in order, and ended with the terminal event
     expect(r.stderr).toMatch(/job\.started/);
     expect(r.stderr.indexOf('job.started')).toBeLessThan(r.stderr.indexOf('job.succeeded'));
-    const status = (await app.inject({ method: 'GET', url: `/api/jobs/${summary.jobId}`, headers: { authorization: `Bearer ${TOKEN}` } })).json();
-    expect(status.state).toBe('succeeded');
+    expect(r.stderr).toMatch(/submitted as alice/);
+    const status = await (await http('alice', `/api/jobs/${summary.jobId}`)).json();
+    expect(status).toMatchObject({ state: 'succeeded', owner: 'alice' });
+
+    // bob's token: not alice's job, its result, its events, nor its cancellation
+    for (const [path, method] of [
+      [`/api/jobs/${summary.jobId}`, 'GET'],
+      [`/api/jobs/${summary.jobId}/result?format=md`, 'GET'],
+      [`/api/jobs/${summary.jobId}/events`, 'GET'],
+      [`/api/jobs/${summary.jobId}/cancel`, 'POST'],
+    ]) {
+      const res = await http('bob', path, method);
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(((await res.json()) as { error: string }).error).toMatch(/not your job/);
+    }
+    expect(((await (await http('bob', '/api/jobs')).json()) as { jobs: unknown[] }).jobs).toEqual([]);
+    expect((await http('admin', `/api/jobs/${summary.jobId}/result?format=md`)).status).toBe(200);
   }, 200_000);
 
   it('prints the API’s error for a bad record and exits with 2', async () => {
     const input = join(dir, 'bad.jsonl');
     writeFileSync(input, `${JSON.stringify({ title: 'No text anywhere', papers: [{ title: 'a' }, { title: 'b', txt: ' ' }] })}\n`);
-    const r = await runPython(['--url', url, '--input', input, '--out', join(dir, 'bad-out')], { LLMXMR_HTTP_TOKEN: TOKEN });
+    const r = await runPython(['--url', url, '--input', input, '--out', join(dir, 'bad-out')], { LLMXMR_HTTP_TOKEN: g.token('alice') });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/refused the request \(HTTP 400\): invalid record: .*no paper with text/);
   }, 60_000);

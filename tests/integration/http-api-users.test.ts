@@ -105,3 +105,11 @@ describe('cancellation by the owner', () => {
     expect(end.state).toBe('cancelled');
   }, 90_000);
 });
+
+describe('the gateway credential', () => {
+  it('needed no right it lacks for any of the above (the server logged no violation by the gateway user)', () => {
+    const log = g.server.log();
+    expect(log).toMatch(/Server is ready/);
+    expect(log.split('\n').filter((l) => /violation/i.test(l) && /"gateway"/.test(l))).toEqual([]);
+  });
+});
