@@ -299,7 +299,7 @@ export class JobRun implements JobContext {
       if (force || now - lastEmit > 250) {
         lastEmit = now;
         const u = this.total;
-        this.bus.emit(this.jobId, { type: 'tasks.progress', stage, done, total, data: { calls: u.calls, cachedCalls: u.cachedCalls, tokens: u.promptTokens + u.completionTokens, costDollars: u.costDollars } });
+        this.bus.emit(this.jobId, { type: 'tasks.progress', stage, done, total, data: { calls: u.calls, cachedCalls: u.cachedCalls, tokens: u.promptTokens + u.completionTokens, promptTokens: u.promptTokens, completionTokens: u.completionTokens, costDollars: u.costDollars } });
       }
     };
     progress(true);

@@ -16,7 +16,7 @@ export interface StageSummary {
 
 export interface UsageSummary {
   calls: number;
-  /** Split known once the job has ended (progress events carry the sum only). */
+  /** The split: progress events carry it as the job runs (older ones the sum only), end events the final one. */
   promptTokens?: number;
   completionTokens?: number;
   tokens: number;
@@ -87,7 +87,8 @@ export function usageOf(e: Pick<JobEvent, 'type' | 'data'>): UsageSummary | null
     };
   }
   if (e.type === 'tasks.progress' && num(d.calls) !== undefined) {
-    return { calls: num(d.calls)!, tokens: num(d.tokens) ?? 0, ...(num(d.cachedCalls) !== undefined ? { cachedCalls: num(d.cachedCalls) } : {}), costDollars: num(d.costDollars) ?? 0 };
+    const split = num(d.promptTokens) !== undefined && num(d.completionTokens) !== undefined ? { promptTokens: num(d.promptTokens)!, completionTokens: num(d.completionTokens)! } : {};
+    return { calls: num(d.calls)!, ...split, tokens: num(d.tokens) ?? 0, ...(num(d.cachedCalls) !== undefined ? { cachedCalls: num(d.cachedCalls) } : {}), costDollars: num(d.costDollars) ?? 0 };
   }
   return null;
 }
