@@ -7,10 +7,13 @@
  * the queue is empty, every task left has started) or from its publish if later: time spent
  * waiting in the queue behind its peers is not straggling.
  *
- * A task outside any barrier (a ctx.run: a pipelined collapse, the reduce, a refinement step)
- * has no peers: near the end of the job's current wave of work (at most `tail` of the most tasks
+ * A task outside any barrier (a ctx.run: a pipelined collapse, a refinement step) has no peers
+ * in a barrier: near the end of the job's current wave of work (at most `tail` of the most tasks
  * it had out at once), it gets a second attempt when it has been out `after` + 1 times the
- * median run time of its op in this run (at least three finished), else of every op.
+ * median run time of its op in this run, once three of them have finished. An op seen for the
+ * first time (the reduce) gets none: other ops' run times say little about it (a V1 reduce
+ * writes several times the text of a map), and a backup of every reduce cost 2-3% more calls
+ * for nothing in bench:perf (f).
  *
  * The first result stored wins: results are create-if-absent, and the slower attempt stops its
  * model call when it sees the result (shared/bus/worker.ts). MR_BACKUP_TASKS=off turns them off.
@@ -54,7 +57,6 @@ export class Stragglers {
   private readonly outstanding = new Map<string, Out>();
   private readonly barriers = new Set<Barrier>();
   private readonly ranByOp = new Map<string, number[]>();
-  private readonly ranAll: number[] = [];
   private peak = 0;
   private loneTailSince = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -89,7 +91,6 @@ export class Stragglers {
     const list = this.ranByOp.get(r.op) ?? [];
     list.push(r.durationMs);
     this.ranByOp.set(r.op, list);
-    this.ranAll.push(r.durationMs);
   }
 
   /** Watch a barrier's tasks; returns the function that ends the watch. */
@@ -122,8 +123,7 @@ export class Stragglers {
     for (const [id, o] of this.outstanding) {
       if ([...this.barriers].some((b) => b.pending.has(id))) continue;
       const own = this.ranByOp.get(o.env.op) ?? [];
-      const ref = own.length >= 3 ? median(own) : this.ranAll.length >= 3 ? median(this.ranAll) : undefined;
-      if (ref !== undefined) await this.maybeSend(id, now, this.loneTailSince, (this.cfg.after + 1) * ref, ref);
+      if (own.length >= 3) await this.maybeSend(id, now, this.loneTailSince, (this.cfg.after + 1) * median(own), median(own));
     }
   }
 

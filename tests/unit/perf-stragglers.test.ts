@@ -33,6 +33,19 @@ describe('backup attempts of tasks outside a barrier (a lone reduce, a pipelined
     s.stop();
   });
 
+  it('sends nothing for an op with no finished peers (a reduce after the maps)', async () => {
+    const { s, sent } = tracker();
+    s.start();
+    const maps = [1, 2, 3, 4, 5].map((i) => env(i, 'v1.map'));
+    for (const e of maps) s.published(e.taskId, e);
+    for (const e of maps) s.finished(done(e, 100));
+    const reduce = env(9, 'v1.reduce');
+    s.published(reduce.taskId, reduce);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sent).toEqual([]);
+    s.stop();
+  });
+
   it('sends nothing while many tasks are out, nor without three finished run times to compare with', async () => {
     const { s, sent } = tracker();
     s.start();
