@@ -14,7 +14,7 @@
  * BENCH_COORD_NODE_ARGS adds Node options to the coordinator (e.g. --max-old-space-size=256).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { RoleHandle } from '../services/role.ts';
@@ -77,7 +77,11 @@ function spawnCoordinator(root: string, env: Record<string, string>): ChildProce
   const nodeArgs = (process.env.BENCH_COORD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, 'services', 'coordinator', 'main.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
-  child.stderr?.on('data', (b: Buffer) => (tail = (tail + b.toString()).slice(-2000)));
+  const log = process.env.BENCH_COORD_LOG ? createWriteStream(process.env.BENCH_COORD_LOG) : undefined;
+  child.stderr?.on('data', (b: Buffer) => {
+    tail = (tail + b.toString()).slice(-2000);
+    log?.write(b);
+  });
   child.on('exit', (code, sig) => code && sig === null && process.stderr.write(`coordinator exited with code ${code}: ${tail}\n`));
   return child;
 }
@@ -99,7 +103,7 @@ async function measure(name: string, input: Buffer, jobs: number, spec: (jobId: 
   const env = perfEnv(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', prefix, { MR_CONCURRENCY: '8', MR_MAX_JOBS: String(jobs), MR_STORAGE_BYTES: process.env.MR_STORAGE_BYTES ?? '4GiB' });
   const { nc, bus } = await openBus(env);
   const roles: RoleHandle[] = [];
-  const coord = spawnCoordinator(root, envStrings(env, { LOG_LEVEL: 'error' }));
+  const coord = spawnCoordinator(root, envStrings(env, { LOG_LEVEL: process.env.BENCH_COORD_LOG ? 'info' : 'error' }));
   try {
     const idle = await startWorkers(env, bus, coord.pid!, roles);
     const key = `inputs/${name}.txt`;

@@ -165,7 +165,7 @@ export function startCoordinator(o: CoordinatorOptions): Coordinator {
       } else if (!(err instanceof TaskFailedError) && !cancel.signal.aborted && isNatsUnavailable(err)) {
         // NATS was unreachable for longer than the job run waits: not the job's fault. Another
         // delivery replays it (finished tasks come back from KV); the delivery bound still applies.
-        log.warn({ err: err.message }, 'NATS unavailable; handing the job back');
+        log.warn({ err: err.message, stack: err.stack }, 'NATS unavailable; handing the job back');
         msg.nak(ackWaitBackoff);
       } else if (cancel.signal.aborted) {
         await fin('cancelled', {});

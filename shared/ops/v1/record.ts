@@ -231,9 +231,21 @@ export function renderRecords(records: readonly V1Record[]): string {
   return records.map((r, i) => renderRecord(r, i + 1)).join('\n');
 }
 
+/**
+ * Token counts of records already seen, by record and position. Grouping runs again as results
+ * arrive (pipelined collapse) and over every collapse round, and re-tokenising thousands of
+ * records each time kept a coordinator busy for minutes on a large document (its NATS requests
+ * timed out meanwhile). Records are immutable once parsed, so a count never goes stale.
+ */
+const costs = new WeakMap<V1Record, Map<number, number>>();
+
 /** Tokens one record adds to a prompt at this position (label and separator included). */
 export function recordCost(r: V1Record, position: number): number {
-  return countTokens(renderRecord(r, position) + '\n');
+  let byPos = costs.get(r);
+  if (!byPos) costs.set(r, (byPos = new Map()));
+  let n = byPos.get(position);
+  if (n === undefined) byPos.set(position, (n = countTokens(renderRecord(r, position) + '\n')));
+  return n;
 }
 
 function cut(s: string, n: number): string {
