@@ -1,16 +1,18 @@
 /**
  * Backup tasks for stragglers (MapReduce §3.6), for one job run.
  *
- * In a barrier (ctx.map): near its end (at most `tail` of its tasks left, at least one), a task
- * still out `after` times longer than the median run time of its finished peers gets a second
- * attempt (once). A task's time out counts from the moment the barrier entered its tail (by then
- * the queue is empty, every task left has started) or from its publish if later: time spent
- * waiting in the queue behind its peers is not straggling.
+ * A backup is sent only while nothing waits for model capacity: the job has no more tasks out
+ * than the slots it has been seen to use at once (estimated from finished tasks: a worker's
+ * run time counts from its model call, so [stored − run time, stored] is when a call held a
+ * slot, and the most such intervals overlapping is the capacity seen). From then on every task
+ * out is running, and one running `after` times longer than the median run time of its
+ * finished peers gets a second attempt (once). A task's time out counts from its publish when
+ * it was published with free slots (no more tasks out, itself included, than the capacity),
+ * else from the moment the job's work fell to the capacity (it may have queued until then).
  *
- * A task outside any barrier (a ctx.run: a pipelined collapse, a refinement step) has no peers
- * in a barrier: near the end of the job's current wave of work (at most `tail` of the most tasks
- * it had out at once), it gets a second attempt when it has been out `after` + 1 times the
- * median run time of its op in this run, once three of them have finished. An op seen for the
+ * Peers: the other tasks of its barrier (ctx.map). A task outside any barrier (a ctx.run: a
+ * pipelined collapse, a refinement step) is compared with the finished tasks of its op in this
+ * run, once three have finished, and waits `after` + 1 times their median. An op seen for the
  * first time (the reduce) gets none: other ops' run times say little about it (a V1 reduce
  * writes several times the text of a map), and a backup of every reduce cost 2-3% more calls
  * for nothing in bench:perf (f).
@@ -42,6 +44,8 @@ const median = (xs: readonly number[]) => {
 interface Out {
   env: TaskEnvelope;
   at: number;
+  /** Tasks of the job out when it was published, itself included. */
+  rank: number;
   backedUp: boolean;
 }
 
@@ -53,11 +57,20 @@ export interface Barrier {
   tailSince: number;
 }
 
+/** How many finished call intervals are kept to estimate the slots in use. */
+const INTERVALS_KEPT = 512;
+
 export class Stragglers {
   private readonly outstanding = new Map<string, Out>();
   private readonly barriers = new Set<Barrier>();
   private readonly ranByOp = new Map<string, number[]>();
+  /** [start, end] of finished model calls (end = when the result was seen). */
+  private readonly intervals: [number, number][] = [];
+  /** The most tasks seen running at once: the job's model capacity, as far as it shows. */
+  private capacity = 0;
   private peak = 0;
+  /** Since when the job's work has fitted its capacity (0: it does not now). */
+  private freeSince = 0;
   private loneTailSince = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -82,7 +95,7 @@ export class Stragglers {
   }
 
   published(id: string, env: TaskEnvelope): void {
-    this.outstanding.set(id, { env, at: Date.now(), backedUp: false });
+    this.outstanding.set(id, { env, at: Date.now(), rank: this.outstanding.size + 1, backedUp: false });
     this.peak = Math.max(this.peak, this.outstanding.size);
   }
 
@@ -91,6 +104,26 @@ export class Stragglers {
     const list = this.ranByOp.get(r.op) ?? [];
     list.push(r.durationMs);
     this.ranByOp.set(r.op, list);
+    const end = Date.now();
+    const begin = end - r.durationMs;
+    let running = 1;
+    for (const [s, e] of this.intervals) if (s <= begin && begin < e) running++;
+    this.capacity = Math.max(this.capacity, running);
+    this.intervals.push([begin, end]);
+    if (this.intervals.length > INTERVALS_KEPT) this.intervals.shift();
+  }
+
+  /** Whether every task out is running (no more out than the capacity seen); notes since when. */
+  private fits(now: number): boolean {
+    const n = this.outstanding.size;
+    if (n === 0 || n > this.capacity) return (this.freeSince = 0), false;
+    this.freeSince ||= now;
+    return true;
+  }
+
+  /** When a task out began running, at the latest. */
+  private startedBy(o: Out, tailSince: number): number {
+    return o.rank <= this.capacity ? o.at : Math.max(o.at, tailSince);
   }
 
   /** Watch a barrier's tasks; returns the function that ends the watch. */
@@ -105,31 +138,37 @@ export class Stragglers {
   }
 
   private async checkBarrier(b: Barrier): Promise<void> {
-    if (b.pending.size === 0 || b.pending.size > Math.max(1, Math.floor(b.total * this.cfg.tail)) || b.ran.length === 0) return;
+    if (b.pending.size === 0 || b.ran.length === 0) return;
     const now = Date.now();
-    b.tailSince ||= now;
+    const free = this.fits(now);
+    const inTail = b.pending.size <= Math.max(1, Math.floor(b.total * this.cfg.tail));
+    if (!free && !inTail) return;
+    if (inTail) b.tailSince ||= now;
+    const since = free ? Math.min(this.freeSince, b.tailSince || Infinity) : b.tailSince;
     const m = median(b.ran);
-    for (const id of b.pending) await this.maybeSend(id, now, b.tailSince, this.cfg.after * m, m);
+    for (const id of b.pending) await this.maybeSend(id, now, since, this.cfg.after * m, m);
   }
 
   private async checkLone(): Promise<void> {
+    const now = Date.now();
+    const free = this.fits(now);
     const n = this.outstanding.size;
-    if (n === 0 || n > Math.max(1, Math.floor(this.peak * this.cfg.tail))) {
+    if (n === 0 || (!free && n > Math.max(1, Math.floor(this.peak * this.cfg.tail)))) {
       this.loneTailSince = 0;
       return;
     }
-    const now = Date.now();
     this.loneTailSince ||= now;
+    const since = free ? Math.min(this.freeSince, this.loneTailSince) : this.loneTailSince;
     for (const [id, o] of this.outstanding) {
       if ([...this.barriers].some((b) => b.pending.has(id))) continue;
       const own = this.ranByOp.get(o.env.op) ?? [];
-      if (own.length >= 3) await this.maybeSend(id, now, this.loneTailSince, (this.cfg.after + 1) * median(own), median(own));
+      if (own.length >= 3) await this.maybeSend(id, now, since, (this.cfg.after + 1) * median(own), median(own));
     }
   }
 
   private async maybeSend(id: string, now: number, tailSince: number, limitMs: number, referenceMs: number): Promise<void> {
     const o = this.outstanding.get(id);
-    if (!o || o.backedUp || now - Math.max(o.at, tailSince) <= limitMs) return;
+    if (!o || o.backedUp || now - this.startedBy(o, tailSince) <= limitMs) return;
     o.backedUp = true;
     const { fresh: _, ...first } = o.env;
     await this.send(id, { ...first, backup: true }, { outMs: now - o.at, referenceMs });

@@ -172,6 +172,10 @@ export function startWorker(o: WorkerOptions): Worker {
         (e: Error) => log.debug({ err: e.message }, 'status lookup failed; the task runs on'),
       );
     }
+    // A task's run time counts from its first model call (time queued for a model slot is not
+    // running: the coordinator compares run times to spot stragglers).
+    let ranFrom = 0;
+    const callStarted = () => void (ranFrom ||= Date.now());
     let checking = false;
     const winnerCheck = setInterval(() => {
       if (checking || lost || Date.now() - startedAt < WINNER_CHECK_MS) return;
@@ -191,7 +195,7 @@ export function startWorker(o: WorkerOptions): Worker {
       const engine = op.tool ? extractiveEngine : o.engineFor(env.engine);
       log.debug({ attempt: msg.info.deliveryCount }, 'task started');
       const { output, usage, fallback } = await withHeartbeat(msg, heartbeatMs, () =>
-        engine.execute(op, input.data, { blobText: (k) => blobs.text(k), signal: abort.signal }, { jobId: env.jobId, taskId: env.taskId, cache: env.cache }),
+        engine.execute(op, input.data, { blobText: (k) => blobs.text(k), signal: abort.signal, callStarted }, { jobId: env.jobId, taskId: env.taskId, cache: env.cache }),
       );
       finished = true;
       await o.bus.putResult({
@@ -203,7 +207,7 @@ export function startWorker(o: WorkerOptions): Worker {
         output,
         attempts: msg.info.deliveryCount,
         worker: o.id,
-        durationMs: Date.now() - startedAt,
+        durationMs: Date.now() - (ranFrom || startedAt),
         usage,
         ...(fallback ? { fallback } : {}),
         ...(env.backup ? { backup: true as const } : {}),

@@ -167,6 +167,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): OpenAIEngine {
         }
       }
       const lease = await c.pool.acquire(c.env.signal, c.deadline - minAttemptMs);
+      c.env.callStarted?.();
       const controller = new AbortController();
       const attemptMs = Math.max(1, Math.min(route.timeoutMs, c.deadline - Date.now()));
       let timedOut = false;

@@ -18,6 +18,8 @@ export interface OpEnv {
   blobText(key: string): Promise<string>;
   /** Abort signal: the task was cancelled or the worker is shutting down. */
   signal?: AbortSignal;
+  /** Told when a model call starts (after waiting for a slot): a task's run time counts from there. */
+  callStarted?(): void;
 }
 
 export interface OpDef<I = any, O = any> {

@@ -80,4 +80,32 @@ describe('backup attempts of tasks outside a barrier (a lone reduce, a pipelined
     unwatch();
     s.stop();
   });
+
+  it('a straggler of the first wave gets its backup as soon as the work fits the slots, counted from its publish', async () => {
+    const { s, sent } = tracker();
+    s.start();
+    const es = Array.from({ length: 12 }, (_, i) => env(i + 1, 'v1.map'));
+    for (const e of es) s.published(e.taskId, e);
+    const pending = new Set(es.map((e) => e.taskId));
+    const ran: number[] = [];
+    const unwatch = s.watchBarrier({ pending, ran, total: 12, tailSince: 0 });
+    const finish = (from: number, to: number) => {
+      for (const e of es.slice(from, to)) {
+        s.finished(done(e, 100));
+        pending.delete(e.taskId);
+        ran.push(100);
+      }
+    };
+    // Three calls at a time: es[0] straggles from the start, the others take 100 ms each.
+    for (const step of [1, 4, 7]) {
+      await vi.advanceTimersByTimeAsync(100);
+      finish(step, step + 3);
+    }
+    expect(sent).toEqual([]); // until now more tasks were out than the three slots seen
+    await vi.advanceTimersByTimeAsync(150);
+    // Three out, three slots: es[0] ran 400 ms (> 2 × 100); es[10] and es[11] waited for a slot.
+    expect(sent.map((x) => x.id)).toEqual([es[0].taskId]);
+    unwatch();
+    s.stop();
+  });
 });
