@@ -17,11 +17,11 @@ import { TaskFailedError, type JobContext, type MapOptions, type Settled } from 
 import { REPLAY_MISS } from '../../shared/llm/cache.ts';
 import { findReused, readFinalResult, type Memo } from './memo.ts';
 import { waitAtGate } from './review-gate.ts';
+import { dropResult, isMissingOutput, MAX_OUTPUT_RERUNS, missingOutputKey } from './reruns.ts';
+import { backupConfig, Stragglers } from './backups.ts';
+export { BackupConfigSchema, backupConfig } from './backups.ts';
 
 type Waiter = { resolve(r: TaskResult): void; reject(e: Error): void };
-
-export { BackupConfigSchema, backupConfig } from './backups.ts';
-import { backupConfig, Stragglers } from './backups.ts';
 type Totals = Usage & { tasks: number; costDollars: number; repairs: number; fallbacks: number };
 const zero = (): Totals => ({ calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0, costDollars: 0, repairs: 0, fallbacks: 0, tasks: 0 });
 
@@ -40,6 +40,9 @@ export class JobRun implements JobContext {
   readonly rng: Rng;
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly seen = new Map<string, TaskResult>();
+  /** Envelopes of the tasks awaited, and how often each ran again for a missing output (reruns.ts). */
+  private readonly envs = new Map<string, TaskEnvelope>();
+  private readonly reruns = new Map<string, number>();
   private readonly counted = new Set<string>();
   private total: Totals = zero();
   private readonly byOp = new Map<string, Totals>();
@@ -129,15 +132,20 @@ export class JobRun implements JobContext {
   private async sweep(): Promise<void> {
     for (const id of [...this.waiters.keys()]) {
       if (this.ended) return;
-      const e = await this.bus.results.get(this.bus.names.resultKey(this.jobId, id)).catch(() => null);
-      const r = e && e.operation === 'PUT' ? await this.readResult(e.value) : null;
+      const r = await this.lookup(id).catch(() => null);
       if (r) this.deliver(r);
     }
   }
 
+  private async lookup(id: string): Promise<TaskResult | null> {
+    const e = await this.bus.results.get(this.bus.names.resultKey(this.jobId, id));
+    return e && e.operation === 'PUT' ? this.readResult(e.value) : null;
+  }
+
   /**
-   * A stored result; one whose output cannot be read any more becomes a failed result that
-   * says why, so the job script goes on (a failed task is handled) instead of waiting forever.
+   * A stored result. One whose output has gone missing is removed and its task runs again (null:
+   * the new result comes through the watch), at most MAX_OUTPUT_RERUNS times; after that, or for
+   * another unreadable output, a failed result that says why (a failed task is handled).
    */
   private async readResult(data: Uint8Array): Promise<TaskResult | null> {
     try {
@@ -145,9 +153,34 @@ export class JobRun implements JobContext {
     } catch (err) {
       const d = decode(TaskResultSchema, data);
       if (!d.ok) return null;
-      this.log.warn({ taskId: d.value.taskId, err: (err as Error).message }, 'a stored task output is unreadable; the task counts as failed');
-      return { ...d.value, status: 'failed', output: undefined, outputKey: undefined, error: (err as Error).message };
+      const r = d.value;
+      const n = this.reruns.get(r.taskId) ?? 0;
+      let why = (err as Error).message;
+      if (isMissingOutput(err)) {
+        if (n < MAX_OUTPUT_RERUNS) return this.rerun(r.taskId, n + 1, why).then(() => null);
+        why = `the output of ${r.op} task ${r.taskId} is still missing after ${n} re-run(s): ${await this.nats(() => missingOutputKey(this.bus, r))} is gone`;
+      }
+      this.log.warn({ taskId: r.taskId, err: why }, 'a stored task output is unreadable; the task counts as failed');
+      return { ...r, status: 'failed', output: undefined, outputKey: undefined, error: why };
     }
+  }
+
+  /** Remove a result whose output is missing and run its task again (published now if awaited, else when asked for). */
+  private async rerun(id: string, n: number, why: string): Promise<void> {
+    if (!(await this.nats(() => dropResult(this.bus, this.jobId, id)))) return; // another reader removed it and reruns the task
+    this.reruns.set(id, n);
+    this.log.warn({ taskId: id, err: why, rerun: n }, 'a stored task output is missing; result removed, the task runs again');
+    const env = this.envs.get(id);
+    if (env) await this.publish(env, id);
+  }
+
+  /** Publish a task (retrying is safe: JetStream drops a repeated message id within the duplicate window; a re-run has its own). */
+  private async publish(env: TaskEnvelope, id: string, encoded?: Uint8Array): Promise<void> {
+    const n = this.reruns.get(id);
+    const msgID = `${this.memo ? `${this.jobId}.` : ''}${id}${n ? `.rerun${n}` : ''}`;
+    const { fresh: _, ...looked } = env; // a re-run's worker looks for a stored result first
+    const data = n ? encode(looked) : (encoded ?? encode(env));
+    await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(env.kind, env.op), data, { msgID }));
   }
 
   /** A bus call that waits out a NATS outage instead of failing the job. */
@@ -168,6 +201,7 @@ export class JobRun implements JobContext {
 
   private deliver(r: TaskResult, reused = false): void {
     this.seen.set(r.taskId, r);
+    this.envs.delete(r.taskId);
     this.stragglers.finished(r);
     if (reused && !this.counted.has(r.taskId) && this.counted.add(r.taskId)) this.reused++;
     if (!this.counted.has(r.taskId)) {
@@ -238,7 +272,7 @@ export class JobRun implements JobContext {
       throw new Error(`job script built an invalid ${op.name} input: ${parsed.error.issues[0]?.message}`);
     }
     const id = makeTaskId(this.memo?.namespace ?? this.jobId, op.name, input);
-    const known = this.seen.get(id) ?? (this.fresh ? null : await this.nats(() => this.bus.getResult(this.jobId, id)));
+    const known = this.seen.get(id) ?? (this.fresh ? null : await this.nats(() => this.lookup(id)));
     if (known) {
       this.deliver(known);
       return known;
@@ -262,8 +296,8 @@ export class JobRun implements JobContext {
         const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(2)} MiB`;
         throw new Error(`a ${op.name} task is ${mib(data.byteLength)} encoded, over the ${mib(limit)} NATS message limit: use a smaller window or chunk size for this job`);
       }
-      // Retrying is safe: JetStream drops a repeated message id within the duplicate window.
-      await this.nats(() => this.bus.js.publish(this.bus.names.subjects.task(op.kind, op.name), data, { msgID: this.memo ? `${this.jobId}.${id}` : id }));
+      this.envs.set(id, env);
+      await this.publish(env, id, data);
       this.published++;
       if (!this.seen.has(id)) this.stragglers.published(id, env);
     }

@@ -93,7 +93,7 @@ export class Bus {
   }
 
   /** Key of one part of a large task output (outside `<jobId>.>`, which a job's watch covers). */
-  private partKey(jobId: string, taskId: string, i: number): string {
+  partKey(jobId: string, taskId: string, i: number): string {
     return `_parts.${jobId}.${taskId}.${i}`;
   }
 

@@ -141,6 +141,8 @@ export function rolePermissions(prefix: string, role: SecurityRole, inbox = '_IN
           ...kvPut(b.jobs),
           ...kvGet(b.results),
           ...kvPut(b.results),
+          // a result whose stored output has gone missing is removed before its task runs again
+          `${API}.STREAM.MSG.DELETE.KV_${b.results}`,
           ...orderedConsumer(`KV_${b.results}`),
           ...kvPut(b.workers, 'coordinator.>'),
           ...objRead(n.objectStore),

@@ -3,6 +3,8 @@
  * has gone missing makes the result an error (never "ok" without output), and running the task
  * again brings the part back. A delivered task whose stored output is missing runs again instead
  * of being skipped, and a task whose input blob is missing is retried, then fails saying which.
+ * The coordinator, finding a task's stored output missing, removes the result and runs the task
+ * again (twice at most), then fails the task naming the missing key.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -13,6 +15,9 @@ import { startWorker, type Worker } from '../../shared/bus/worker.ts';
 import { encode } from '../../shared/protocol/codec.ts';
 import { createLogger } from '../../shared/log/logger.ts';
 import { testCluster, until, type TestCluster } from '../helpers/cluster.ts';
+import { JobRun } from '../../services/coordinator/context.ts';
+import { taskId as makeTaskId } from '../../shared/protocol/ids.ts';
+import { JobSpecSchema } from '../../shared/protocol/schemas.ts';
 
 let c: TestCluster;
 beforeAll(async () => {
@@ -98,5 +103,56 @@ describe('tasks whose stored data is missing', () => {
     expect(r.error).toBe('blob "jobs/mo-job3/papers/P001.txt" not found in the Object Store (gave up after 3 deliveries)');
     expect(r.attempts).toBe(3);
     expect(runs.filter((k) => k.startsWith('jobs/mo-job3/'))).toHaveLength(3);
+  });
+});
+
+describe('the coordinator, finding a stored task output missing', () => {
+  const jobRun = (jobId: string) =>
+    new JobRun(c.bus, JobSpecSchema.parse({ jobId, pipeline: 'v1', params: { docKey: 'd', question: 'q' } }), createLogger('test', 'silent'), new AbortController().signal);
+  const bucket = () => c.bus.names.buckets.results;
+
+  it('removes the result and runs the task again, which stores the whole output anew', async () => {
+    if (!worker) startBigWorker();
+    const jobId = 'mo-job4';
+    const taskId = makeTaskId(jobId, 'test.big', {});
+    expect(await c.bus.putResult({ ...result('x'.repeat(1_300_000)), jobId, taskId, op: 'test.big' })).toBe(true);
+    await c.bus.jsm.streams.purge(`KV_${bucket()}`, { filter: `$KV.${bucket()}._parts.${jobId}.${taskId}.1` });
+    const before = runs.filter((k) => k === 'big').length;
+    const run = jobRun(jobId);
+    await run.start();
+    try {
+      const s = await run.runSettled(bigOp, {});
+      expect(s.ok && s.value.text).toBe('abcdefghij'.repeat(130_000)); // the new run's output, no part of the old one
+      expect(runs.filter((k) => k === 'big').length).toBe(before + 1);
+      expect(((await c.bus.getResult(jobId, taskId))!.output as { text: string }).text).toHaveLength(1_300_000);
+    } finally {
+      run.stop();
+    }
+  });
+
+  it('after two re-runs whose output goes missing too, fails the task naming the missing key', async () => {
+    const jobId = 'mo-job5';
+    // A reduce op: no worker serves it here; the test stores each attempt's result, its output lost.
+    const lostOp = defineOp({ ...bigOp, name: 'test.lost', kind: 'reduce' });
+    const taskId = makeTaskId(jobId, 'test.lost', {});
+    const key = c.bus.names.resultKey(jobId, taskId);
+    const storeBroken = () => c.bus.results.create(key, encode({ ...result(''), jobId, taskId, op: 'test.lost', output: undefined, outputKey: 'kv-parts:2' }));
+    await storeBroken();
+    const run = jobRun(jobId);
+    await run.start();
+    try {
+      const settled = run.runSettled(lostOp, {});
+      for (let n = 1; n <= 2; n++) {
+        await until(`re-run ${n}: the broken result removed`, async () => (await c.bus.results.get(key)) === null);
+        await storeBroken();
+      }
+      const s = await settled;
+      expect(s.ok).toBe(false);
+      expect(!s.ok && s.error).toBe(`the output of test.lost task ${taskId} is still missing after 2 re-run(s): "_parts.${jobId}.${taskId}.0" in the results bucket is gone`);
+      const published = await c.bus.jsm.streams.info(c.bus.names.streams.tasks, { subjects_filter: c.bus.names.subjects.task('reduce', 'test.lost') });
+      expect(published.state.subjects?.[c.bus.names.subjects.task('reduce', 'test.lost')]).toBe(2); // one publish per re-run
+    } finally {
+      run.stop();
+    }
   });
 });
