@@ -19,6 +19,7 @@ import { ownerNames } from '../../shared/security/owners.ts';
 import { startRole, type RoleHandle } from '../../services/role.ts';
 import { startAuthInitNats, type AuthInitNats } from '../helpers/secure-nats.ts';
 import { until } from '../helpers/cluster.ts';
+import { dropResult } from '../../services/coordinator/reruns.ts';
 
 const PREFIX = 'atk';
 const n = names(PREFIX);
@@ -167,6 +168,16 @@ describe('a mapper cannot purge, delete or overwrite anything, nor read final re
     await refusedByServer(m.results.purge(key));
     await refusedByServer(m.js.publish(`$KV.${n.buckets.results}.${key}`, forged));
     expect((await admin.results.get(key))!.value).toEqual(original);
+  });
+
+  it('the coordinator may remove a task result (to re-run a task whose output is missing), but purges nothing', async () => {
+    const co = await as('coordinator');
+    const keys: string[] = [];
+    for await (const k of await admin.results.keys(`${aliceJob}.>`)) keys.push(k);
+    const [jobId, taskId] = keys[keys.length - 1].split('.');
+    expect(await dropResult(co, jobId, taskId)).toBe(true);
+    expect(await admin.getResult(jobId, taskId)).toBeNull();
+    await denied(co.jsm.streams.purge(`KV_${n.buckets.results}`, { filter: `$KV.${n.buckets.results}.${aliceJob}.>` }));
   });
 
   it('the administrator still sees and removes everything', async () => {
