@@ -202,7 +202,13 @@ export class Bus {
 
   async putBlob(key: string, data: string | Uint8Array): Promise<void> {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-    await this.blobs.putBlob({ name: key }, bytes);
+    await this.blobs.putBlob({ name: key }, bytes).catch((e: Error) => {
+      if (!/maximum bytes exceeded/i.test(e.message)) throw e;
+      throw new Error(
+        `the Object Store "${this.names.objectStore}" is full (its max_bytes) and cannot take "${key}" (${bytes.byteLength} bytes): ` +
+          'free space with `llmxmr gc --older-than 1d`, or raise MR_STORAGE_BYTES (or MR_STORAGE_LIMITS blobs=…) and restart the services (docs/operations.md)',
+      );
+    });
   }
 
   async getBlob(key: string): Promise<Uint8Array | null> {

@@ -13,6 +13,7 @@ import { concludeOp, type ConcludeInput } from '../../../shared/ops/v2/conclude.
 import { paperSubject } from '../../../shared/algo/prose.ts';
 import type { DigestOutput } from '../../../shared/ops/v2/digest.ts';
 import type { OpEnv } from '../../../shared/ops/op.ts';
+import { cutAt } from '../../../shared/protocol/v2-input.ts';
 
 export interface Failure {
   stage: string;
@@ -122,6 +123,21 @@ export function rekeyDigests(digests: readonly DigestOutput[], idMap: ReadonlyMa
 /** Characters of a subsection's text shown to its parent's writer. */
 const SUBTREE_CHARS = 8000;
 
+/**
+ * Characters of digest text one write task carries at most. A section that hundreds of papers
+ * were filed under would otherwise make a task over the bus's 1 MiB message limit (measured:
+ * 1.27 MiB for a leaf of a 66 MiB record), and no model reads that much in one prompt anyway.
+ */
+export const WRITE_DIGEST_CHARS = 400_000;
+
+/** The digests cut evenly (each to the same share, at least 160 characters) so their texts fit `max`; unchanged when they fit. */
+export function fitDigests<D extends { text: string }>(digests: readonly D[], max = WRITE_DIGEST_CHARS): D[] {
+  const total = digests.reduce((n, d) => n + d.text.length, 0);
+  if (total <= max) return [...digests];
+  const share = Math.max(160, Math.floor(max / digests.length));
+  return digests.map((d) => (d.text.length > share ? { ...d, text: cutAt(d.text, share) } : d));
+}
+
 const NO_BLOBS: OpEnv = {
   blobText: () => Promise.reject(new Error('the offline writer reads no blobs')),
 };
@@ -173,7 +189,7 @@ export async function writeSections(ctx: JobContext, a: WriteArgs): Promise<Writ
       node: { id: node.id, number: sectionNumber(node.id), title: isRoot ? a.title : node.title, construction: node.construction, analysis: node.analysis },
       // Only this section's path and subtree: an edit elsewhere leaves this input (and its stored result) unchanged.
       outline: outlineContext(a.outline, node.id),
-      digests: a.bySection.get(node.id) ?? [],
+      digests: fitDigests(a.bySection.get(node.id) ?? []),
       children: kids.map((k) => ({ id: k.node.id, number: sectionNumber(k.node.id), title: k.node.title, text: full.get(k.node.id)!.slice(0, SUBTREE_CHARS), papers: below.get(k.node.id)!.size })),
       paperCount: a.paperCount,
       ...(a.targetWords ? { targetWords: a.targetWords } : {}),
