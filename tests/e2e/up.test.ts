@@ -27,9 +27,8 @@ describe('llmxmr up', () => {
     await until('the cluster to come up', () => /cluster up on/.test(stderr), 60_000);
     expect(stderr).toMatch(/coordinator, mapper, convolver, reducer/);
     // With no flag, `up` serves the console on loopback (8080 or the next free port) and says where.
-    const consoleUrl = /console: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1];
-    expect(consoleUrl).toBeDefined();
-    expect((await fetch(consoleUrl!)).headers.get('content-type')).toMatch(/text\/html/);
+    const consoleUrl = await until('the console address', () => /console: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1], 10_000);
+    expect((await fetch(consoleUrl)).headers.get('content-type')).toMatch(/text\/html/);
 
     const h = makeHaystack('passkey', 16_384, createRng(2), 0.3);
     const doc = join(tmpLog(), '..', 'up-hay.txt');
