@@ -4,6 +4,7 @@
  * publishes are deduplicated by JetStream message id; results arrive through one KV watch
  * over the job's keys.
  */
+import { oversizedTask } from './task-size.ts';
 import type { Logger } from 'pino';
 import type { Bus } from '../../shared/bus/bus.ts';
 import { objectSize, readObjectText } from '../../shared/bus/blob-read.ts';
@@ -292,10 +293,7 @@ export class JobRun implements JobContext {
       const env: TaskEnvelope = { v: PROTOCOL_VERSION, jobId: this.jobId, taskId: id, kind: op.kind, op: op.name, engine: this.spec.engine, input, ...(this.spec.cache ? { cache: this.spec.cache } : {}), ...(this.fresh ? { fresh: true as const } : {}) };
       const data = encode(env);
       const limit = this.bus.nc.info?.max_payload ?? 1024 * 1024;
-      if (data.byteLength > limit) {
-        const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(2)} MiB`;
-        throw new Error(`a ${op.name} task is ${mib(data.byteLength)} encoded, over the ${mib(limit)} NATS message limit: use a smaller window or chunk size for this job`);
-      }
+      if (data.byteLength > limit) throw new Error(oversizedTask(op.name, data.byteLength, limit, input));
       this.envs.set(id, env);
       await this.publish(env, id, data);
       this.published++;

@@ -14,9 +14,16 @@ describe('fitDigests', () => {
     const ds = Array.from({ length: 600 }, (_, i) => digest(i, 2200)); // 1.3 M characters
     const fitted = fitDigests(ds, 400_000);
     expect(fitted.map((d) => d.paperId)).toEqual(ds.map((d) => d.paperId));
-    const total = fitted.reduce((n, d) => n + d.text.length, 0);
-    expect(total).toBeLessThanOrEqual(400_000 + 600); // cutAt may add an ellipsis per digest
+    const total = fitted.reduce((n, d) => n + Buffer.byteLength(JSON.stringify(d)), 0);
+    expect(total).toBeLessThanOrEqual(400_000);
     expect(fitted.every((d) => d.text.startsWith(`Paper ${d.paperId.slice(1)} reports`))).toBe(true);
+  });
+
+  it('fits multi-byte texts by their encoded size', () => {
+    const ds = Array.from({ length: 300 }, (_, i) => ({ paperId: `P${i}`, text: 'Die Schlüssel-Wert-Caches der Übersetzungsmodelle sind größer. '.repeat(60) }));
+    const fitted = fitDigests(ds, 200_000);
+    expect(fitted.reduce((n, d) => n + Buffer.byteLength(JSON.stringify(d)), 0)).toBeLessThanOrEqual(200_000);
+    expect(fitted.every((d) => d.text.length >= 160)).toBe(true);
   });
 
   it('keeps short digests whole while cutting the long ones', () => {

@@ -124,18 +124,28 @@ export function rekeyDigests(digests: readonly DigestOutput[], idMap: ReadonlyMa
 const SUBTREE_CHARS = 8000;
 
 /**
- * Characters of digest text one write task carries at most. A section that hundreds of papers
- * were filed under would otherwise make a task over the bus's 1 MiB message limit (measured:
- * 1.27 MiB for a leaf of a 66 MiB record), and no model reads that much in one prompt anyway.
+ * Bytes of digests (their JSON: texts and other fields) one write task carries at most. A
+ * section that hundreds of papers were filed under would otherwise make a task over the bus's
+ * 1 MiB message limit (measured: 1.27 MiB for a leaf with ~700 papers), and no model reads that
+ * much in one prompt anyway.
  */
-export const WRITE_DIGEST_CHARS = 400_000;
+export const WRITE_DIGEST_BYTES = 400_000;
 
-/** The digests cut evenly (each to the same share, at least 160 characters) so their texts fit `max`; unchanged when they fit. */
-export function fitDigests<D extends { text: string }>(digests: readonly D[], max = WRITE_DIGEST_CHARS): D[] {
-  const total = digests.reduce((n, d) => n + d.text.length, 0);
-  if (total <= max) return [...digests];
-  const share = Math.max(160, Math.floor(max / digests.length));
-  return digests.map((d) => (d.text.length > share ? { ...d, text: cutAt(d.text, share) } : d));
+/** UTF-8 bytes of a digest as the task carries it (msgpack is a little smaller than its JSON). */
+const bytesOf = (d: unknown) => Buffer.byteLength(JSON.stringify(d));
+
+/** The digests with their texts cut evenly (each to the same share, at least 160 characters) so the whole fits `max` bytes; unchanged when it fits. */
+export function fitDigests<D extends { text: string }>(digests: readonly D[], max = WRITE_DIGEST_BYTES): D[] {
+  let out = [...digests];
+  let total = out.reduce((n, d) => n + bytesOf(d), 0);
+  // Each round scales the share by how far over the budget the last one was (texts may be multi-byte).
+  for (let share = Infinity; total > max && share > 160; ) {
+    const longest = Math.max(...out.map((d) => d.text.length));
+    share = Math.max(160, Math.floor(Math.min(share, longest) * (max / total) * 0.95));
+    out = digests.map((d) => (d.text.length > share ? { ...d, text: cutAt(d.text, share) } : d));
+    total = out.reduce((n, d) => n + bytesOf(d), 0);
+  }
+  return out;
 }
 
 const NO_BLOBS: OpEnv = {
