@@ -26,6 +26,14 @@ describe('fitDigests', () => {
     expect(fitted.every((d) => d.text.length >= 160)).toBe(true);
   });
 
+  it('writes a section of thousands of papers from as many as fit, in paper order', () => {
+    const ds = Array.from({ length: 5000 }, (_, i) => digest(i, 1000));
+    const fitted = fitDigests(ds, 400_000);
+    expect(fitted.reduce((n, d) => n + Buffer.byteLength(JSON.stringify(d)), 0)).toBeLessThanOrEqual(400_000);
+    expect(fitted.length).toBeGreaterThan(1000);
+    expect(fitted.map((d) => d.paperId)).toEqual(ds.slice(0, fitted.length).map((d) => d.paperId));
+  });
+
   it('keeps short digests whole while cutting the long ones', () => {
     const ds = [digest(1, 100), ...Array.from({ length: 10 }, (_, i) => digest(i + 2, 10_000))];
     const fitted = fitDigests(ds, 20_000);

@@ -145,7 +145,12 @@ export function fitDigests<D extends { text: string }>(digests: readonly D[], ma
     out = digests.map((d) => (d.text.length > share ? { ...d, text: cutAt(d.text, share) } : d));
     total = out.reduce((n, d) => n + bytesOf(d), 0);
   }
-  return out;
+  if (total <= max) return out;
+  // Thousands of papers in one section: even 160 characters each do not fit. The section is
+  // written from as many as fit, in paper order (the record's citation counts show the rest).
+  const kept: D[] = [];
+  for (let i = 0, used = 0; i < out.length && used + bytesOf(out[i]) <= max; i++) kept.push(out[i]), (used += bytesOf(out[i]));
+  return kept;
 }
 
 const NO_BLOBS: OpEnv = {
