@@ -101,12 +101,24 @@ async function readCapped(res: Response, max: number): Promise<Uint8Array | stri
   return Buffer.concat(chunks);
 }
 
+/**
+ * A signal that aborts after `ms` (as a TimeoutError) or with `other`. Made by hand because the
+ * signal of `AbortSignal.any([AbortSignal.timeout(ms)])` holds its timeout only weakly: on
+ * Node 20 the timeout could be collected before it fired, and a retried fetch of a server that
+ * never answers waited forever (seen in the sources tests). Here the timer holds the controller.
+ */
+function deadline(ms: number, other?: AbortSignal): AbortSignal {
+  const c = new AbortController();
+  setTimeout(() => c.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms).unref();
+  return other ? AbortSignal.any([c.signal, other]) : c.signal;
+}
+
 async function robotsFor(origin: string, cfg: SourcesEnv, signal?: AbortSignal): Promise<RobotRules | null> {
   let p = robots.get(origin);
   if (!p) {
     p = (async () => {
       try {
-        const res = await fetch(`${origin}/robots.txt`, { headers: { 'user-agent': cfg.MR_FETCH_USER_AGENT }, redirect: 'follow', signal: AbortSignal.any([AbortSignal.timeout(Math.min(cfg.MR_FETCH_TIMEOUT_MS, 10_000)), ...(signal ? [signal] : [])]) });
+        const res = await fetch(`${origin}/robots.txt`, { headers: { 'user-agent': cfg.MR_FETCH_USER_AGENT }, redirect: 'follow', signal: deadline(Math.min(cfg.MR_FETCH_TIMEOUT_MS, 10_000), signal) });
         if (!res.ok) return null; // no robots.txt (or an error page): everything is allowed
         const body = await readCapped(res, 512 * 1024);
         return typeof body === 'string' ? null : parseRobots(Buffer.from(body).toString('utf8'), cfg.MR_FETCH_USER_AGENT);
@@ -156,7 +168,7 @@ export async function fetchUrl(start: string, cfg: SourcesEnv, o: FetchOptions =
           headers: { 'user-agent': cfg.MR_FETCH_USER_AGENT, accept: '*/*', ...o.headers },
           ...(o.body ? { body: o.body } : {}),
           redirect: 'manual',
-          signal: AbortSignal.any([AbortSignal.timeout(cfg.MR_FETCH_TIMEOUT_MS), ...(o.signal ? [o.signal] : [])]),
+          signal: deadline(cfg.MR_FETCH_TIMEOUT_MS, o.signal),
         });
         if (res.status === 429 || res.status >= 500) {
           lastReason = `HTTP ${res.status}${res.status === 429 ? ' (rate limited)' : ''}`;
