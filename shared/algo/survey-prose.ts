@@ -87,6 +87,8 @@ export interface LeafArgs {
   sectionTitle: string;
   construction: string;
   papers: readonly PaperMaterial[];
+  /** The leaf is written in parts (write-parts.ts): this is part `index` of `of`, of `papers` in all. */
+  part?: { index: number; of: number; papers: number };
 }
 
 /**
@@ -135,9 +137,14 @@ export function leafProse(a: LeafArgs): { text: string; table: string } {
   const named = (pi: number) => `${papers[pi].subject} [@${papers[pi].paperId}]`;
   const paragraphs: string[] = [];
   if (groups.length > 1 && labels.every((l) => l.length)) {
-    paragraphs.push(
-      `The ${papersOf(papers.length)} in ${a.sectionTitle} follow ${countWord(groups.length)} lines of work: ${joinList(groups.map((g, gi) => `${labels[gi][0]} (${papersOf(g.length)})`))}.`,
-    );
+    const lines = `${countWord(groups.length)} lines of work: ${joinList(groups.map((g, gi) => `${labels[gi][0]} (${papersOf(g.length)})`))}.`;
+    // A part says which share of the section it covers: the counts must add up for the reader.
+    const lead = !a.part
+      ? `The ${papersOf(papers.length)} in ${a.sectionTitle} follow`
+      : a.part.index === 1
+        ? `Of the ${papersOf(a.part.papers)} in ${a.sectionTitle}, ${countWord(papers.length)} follow`
+        : `Another ${papersOf(papers.length)} follow`;
+    paragraphs.push(`${lead} ${lines}`);
   }
   groups.forEach((g, gi) => {
     const opener =

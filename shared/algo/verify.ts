@@ -305,3 +305,27 @@ export function summaryLine(s: VerifySummary, mode: VerifyMode | 'off'): string 
   const tail = mode === 'report' ? ' (report only: nothing changed)' : `, ${s.repaired} repaired, ${s.removed} removed`;
   return `verify: ${s.checked} cited sentences checked, ${s.supported} supported${tail}${s.unchecked ? `, ${s.unchecked} unchecked` : ''}; ${s.citationsSupported}/${s.citations} citations supported`;
 }
+
+/**
+ * (sentence, source) checks per verification task at most. A model answers each check with a
+ * verdict, a reason and evidence (~80 tokens of its 4,000) and reads each with its passage
+ * (~300 tokens): 40 fit a 32k context with room to spare. A section of 150 cited sentences in
+ * one task asked a 32k model for 33,898 tokens and went unchecked.
+ */
+export const CHECKS_PER_TASK = 40;
+
+/** The cited sentences cut into runs of at most `max` checks (a sentence with more is a run of its own). */
+export function verifyBatches<S extends { keys: readonly string[] }>(cited: readonly S[], max = CHECKS_PER_TASK): { from: number; batch: S[] }[] {
+  const out: { from: number; batch: S[] }[] = [];
+  let checks = 0;
+  cited.forEach((s, i) => {
+    const n = Math.max(1, s.keys.length);
+    if (!out.length || checks + n > max) {
+      out.push({ from: i, batch: [] });
+      checks = 0;
+    }
+    out[out.length - 1].batch.push(s);
+    checks += n;
+  });
+  return out;
+}

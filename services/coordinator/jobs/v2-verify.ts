@@ -6,7 +6,7 @@
  */
 import type { JobContext } from '../../../shared/jobs/types.ts';
 import { ROOT_ID, sectionNumber } from '../../../shared/algo/outline.ts';
-import { applyChecks, citedSentences, sentenceKey, summarise, summaryLine, type SentenceReport, type VerifyMode, type VerifySummary } from '../../../shared/algo/verify.ts';
+import { applyChecks, citedSentences, verifyBatches, sentenceKey, summarise, summaryLine, type SentenceReport, type VerifyMode, type VerifySummary } from '../../../shared/algo/verify.ts';
 import { sentences } from '../../../shared/algo/text.ts';
 import { verifyOp, type VerifyInput } from '../../../shared/ops/v2/verify.ts';
 import type { Failure } from './v2-write.ts';
@@ -17,9 +17,6 @@ export interface VerifyReport {
   line: string;
   sentences: SentenceReport[];
 }
-
-/** Cited sentences per verification task. */
-const BATCH = 150;
 
 /** Where a section text lives: its label in the report. */
 function label(id: string): string {
@@ -48,10 +45,9 @@ export async function verifyWritten(
   const jobs = [...parts].flatMap(([id, text]) => {
     const cited = citedSentences(text);
     if (!cited.length) return [];
-    // One task per section; a very long section is checked in batches of sentences.
+    // One task per section; a long section is checked in batches that fit a model's context.
     const inputs: VerifyInput[] = [];
-    for (let from = 0; from < cited.length; from += BATCH) {
-      const batch = cited.slice(from, from + BATCH);
+    for (const { from, batch } of verifyBatches(cited)) {
       const ids = [...new Set(batch.flatMap((s) => s.keys))].filter((k) => keyOf.has(k));
       inputs.push({
         section: label(id),

@@ -14,6 +14,7 @@ import { paperSubject } from '../../../shared/algo/prose.ts';
 import type { DigestOutput } from '../../../shared/ops/v2/digest.ts';
 import type { OpEnv } from '../../../shared/ops/op.ts';
 import { cutAt } from '../../../shared/protocol/v2-input.ts';
+import { joinTables, writingParts } from '../../../shared/algo/write-parts.ts';
 
 export interface Failure {
   stage: string;
@@ -198,30 +199,43 @@ export async function writeSections(ctx: JobContext, a: WriteArgs): Promise<Writ
   const below = new Map<string, Set<string>>();
   const texts = await bottomUp<OutlineNode, string>(a.outline, async (node, kids) => {
     const isRoot = node === a.outline;
-    const input: WriteInput = {
+    const role = isRoot ? 'root' : node.children.length ? 'parent' : 'leaf';
+    const base: WriteInput = {
       title: a.title,
-      role: isRoot ? 'root' : node.children.length ? 'parent' : 'leaf',
+      role,
       node: { id: node.id, number: sectionNumber(node.id), title: isRoot ? a.title : node.title, construction: node.construction, analysis: node.analysis },
       // Only this section's path and subtree: an edit elsewhere leaves this input (and its stored result) unchanged.
       outline: outlineContext(a.outline, node.id),
-      digests: fitDigests(a.bySection.get(node.id) ?? []),
+      digests: [],
       children: kids.map((k) => ({ id: k.node.id, number: sectionNumber(k.node.id), title: k.node.title, text: full.get(k.node.id)!.slice(0, SUBTREE_CHARS), papers: below.get(k.node.id)!.size })),
       paperCount: a.paperCount,
       ...(a.targetWords ? { targetWords: a.targetWords } : {}),
       ...(a.language ? { language: a.language } : {}),
       ...(isRoot && a.conclusionNumber ? { conclusionNumber: a.conclusionNumber } : {}),
     };
-    const s = await ctx.runSettled(writeOp, input);
-    if (ctx.signal.aborted) throw new Error(`job ${ctx.jobId} was cancelled`);
-    let out;
-    if (s.ok) {
-      out = s.value;
-      if (s.fallback) offline.set(node.id, s.fallback);
-    } else {
-      failures.push({ stage: 'write', id: node.id, reason: `${s.error}; written by the offline writer instead` });
-      offline.set(node.id, s.error);
-      out = await writeOp.extractive(input, NO_BLOBS);
-    }
+    const filed = a.bySection.get(node.id) ?? [];
+    // A leaf with more papers than one reply can cite is written in parts of related papers.
+    const parts = role === 'leaf' ? writingParts(filed) : [filed];
+    const inputs: WriteInput[] = parts.map((p, i) => ({
+      ...base,
+      digests: fitDigests(p),
+      ...(parts.length > 1 ? { part: { index: i + 1, of: parts.length, papers: filed.length } } : {}),
+    }));
+    const outs = await Promise.all(
+      inputs.map(async (input) => {
+        const s = await ctx.runSettled(writeOp, input);
+        if (ctx.signal.aborted) throw new Error(`job ${ctx.jobId} was cancelled`);
+        if (s.ok) {
+          if (s.fallback) offline.set(node.id, s.fallback);
+          return s.value;
+        }
+        const which = input.part ? ` (part ${input.part.index} of ${input.part.of})` : '';
+        failures.push({ stage: 'write', id: node.id, reason: `${s.error}${which}; written by the offline writer instead` });
+        offline.set(node.id, s.error);
+        return writeOp.extractive(input, NO_BLOBS);
+      }),
+    );
+    const out = outs.length === 1 ? outs[0] : { text: outs.map((o) => o.text.trim()).filter(Boolean).join('\n\n'), table: joinTables(outs.map((o) => o.table ?? '')) || undefined };
     const f = filterCitations(cleanSectionText(out.text), (k) => a.knownIds.has(k));
     if (out.table) tables.set(node.id, filterCitations(out.table, (k) => a.knownIds.has(k)).text);
     dropped += f.dropped.length;

@@ -40,6 +40,8 @@ export const WriteInputSchema = z.object({
   language: z.string().min(2).max(40).optional(),
   /** Number the conclusion will have, for the root's introduction to point at. */
   conclusionNumber: z.string().optional(),
+  /** A leaf with more papers than one reply can cite is written in parts (shared/algo/write-parts.ts): this is part `index` of `of`. */
+  part: z.object({ index: z.number().int().min(1), of: z.number().int().min(2), papers: z.number().int().min(1) }).optional(),
 });
 export type WriteInput = z.infer<typeof WriteInputSchema>;
 
@@ -73,7 +75,7 @@ const material = (input: WriteInput): PaperMaterial[] =>
   input.digests.map((d) => ({ ...d, subject: d.subject ?? paperSubject(undefined, d.paperTitle), year: d.year ?? null }));
 
 function leafText(input: WriteInput): WriteOutput {
-  const out = leafProse({ surveyTitle: input.title, sectionTitle: input.node.title, construction: input.node.construction, papers: material(input) });
+  const out = leafProse({ surveyTitle: input.title, sectionTitle: input.node.title, construction: input.node.construction, papers: material(input), ...(input.part ? { part: input.part } : {}) });
   return { text: out.text, ...(out.table ? { table: out.table } : {}) };
 }
 
@@ -105,6 +107,16 @@ const TASK = {
     'Write the survey\'s abstract (about 150 words) and its introduction: motivation, scope, and how the sections that follow are organised (name them by number, the conclusion included). ' +
     'Summarise; do not repeat sentences of the sections.',
 };
+
+/** What a part of a crowded leaf is asked besides the leaf's task. */
+function partLine(input: WriteInput): string {
+  const p = input.part;
+  if (!p) return '';
+  const whole = `This section draws on ${p.papers} papers, too many for one reply, so it is written in ${p.of} parts; you write part ${p.index}, from the ${input.digests.length} related papers given here, and cite every one of them.`;
+  return p.index === 1
+    ? `${whole} Open the section for the reader; the other parts follow your text.`
+    : `${whole} Your text continues the section after part ${p.index - 1}: no opening that introduces the whole section, and no closing summary of it.`;
+}
 
 /** The instruction for a target language, or nothing. */
 export const languageLine = (language?: string) =>
@@ -138,6 +150,7 @@ export const writeOp = defineOp<WriteInput, WriteOutput>({
       ...input.children.map((c) => fence(`Subsection ${c.number} ${c.title} (already written)`, c.text)),
       ...input.digests.map((d) => fence(`Digest of ${d.paperId}: ${d.paperTitle}`, d.text)),
       `${TASK[input.role]}${input.targetWords ? ` Aim for about ${input.targetWords} words.` : ''}`,
+      partLine(input),
       input.role === 'root' && input.conclusionNumber ? `The conclusion will be section ${input.conclusionNumber}.` : '',
       languageLine(input.language),
       input.role === 'root' ? 'Answer with JSON only: {"abstract": "...", "text": "..."}.' : 'Answer with JSON only: {"text": "..."}.',
