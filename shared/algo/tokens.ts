@@ -19,7 +19,21 @@ import { lazyModule } from '../lazy-module.ts';
 const cl100k = lazyModule<typeof import('gpt-tokenizer/encoding/cl100k_base')>('gpt-tokenizer/encoding/cl100k_base');
 const bpeCount: (typeof import('gpt-tokenizer/encoding/cl100k_base'))['countTokens'] = (text, opts) => cl100k().countTokens(text, opts);
 const bpeEncode: (typeof import('gpt-tokenizer/encoding/cl100k_base'))['encode'] = (text, opts) => cl100k().encode(text, opts);
-const bpeDecode = (tokens: number[]): string => cl100k().decode(tokens);
+/** cl100k's token for the single byte 0xFF, which is never valid UTF-8. */
+const INVALID_BYTE_TOKEN = 187;
+/**
+ * Decode that leaves nothing behind. gpt-tokenizer decodes bytes with one module-wide
+ * TextDecoder in streaming mode and never flushes it, so a decode ending inside a character
+ * keeps that character's first bytes and puts them (as U+FFFD) at the start of the next
+ * decode: hard cuts chosen from decoded prefixes then depended on what was decoded before.
+ * Ending every decode with the 0xFF byte makes the decoder give up any pending bytes in the
+ * same call; the U+FFFD for 0xFF itself is dropped, one for a character cut short stays.
+ */
+const bpeDecode = (tokens: number[]): string => {
+  const s = cl100k().decode([...tokens, INVALID_BYTE_TOKEN]);
+  if (!s.endsWith('\uFFFD')) throw new Error('gpt-tokenizer: token 187 no longer decodes to the invalid byte 0xFF');
+  return s.slice(0, -1);
+};
 
 /** Length (UTF-16 code units) of the slices a long run is counted in. */
 export const RUN_SLICE = 256;

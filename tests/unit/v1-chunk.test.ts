@@ -65,6 +65,13 @@ describe('countTokens', () => {
     expect(n).toBeGreaterThan(0);
     expect(countTokens(s.slice(0, n))).toBeLessThanOrEqual(5);
   });
+
+  it('finds the same prefix on every call when the best token prefix would end inside a character', () => {
+    // The 6-token prefix of " 漢字…🙂" ends inside the emoji's UTF-8 bytes; the tokenizer's
+    // shared decoder used to keep those bytes and prepend them to the next decode.
+    const cuts = Array.from({ length: 4 }, () => tokenPrefixLength(' 漢字…🙂', 6));
+    expect(cuts).toEqual([4, 4, 4, 4]);
+  });
 });
 
 describe('chunkText', () => {
